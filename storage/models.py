@@ -1,0 +1,262 @@
+"""SQLModel tables for the whole data model (see docs/architecture.md).
+
+The unique constraints are what make imports, polls and deliveries idempotent: every
+writer upserts on them, so running any job twice stores nothing twice. Times are UTC,
+stored naive-free as timezone-aware datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(DateTime(timezone=True), nullable=nullable, index=index)
+
+
+class Paper(SQLModel, table=True):
+    """An arXiv paper (or a non-arXiv paper keyed by its URL, for archive rows)."""
+
+    __tablename__ = "papers"
+    id: int | None = Field(default=None, primary_key=True)
+    arxiv_id: str | None = Field(default=None, unique=True, index=True, max_length=64)
+    url: str | None = Field(default=None, unique=True, max_length=1000)
+    version: int = 1
+    title: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    abstract: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    authors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    primary_category: str | None = Field(default=None, index=True, max_length=64)
+    published: datetime | None = Field(default=None, sa_column=_ts(index=True))
+    updated: datetime | None = Field(default=None, sa_column=_ts())
+    comment: str | None = Field(default=None, sa_column=Column(Text))
+    hf_upvotes: int | None = None
+    hf_summary: str | None = Field(default=None, sa_column=Column(Text))
+    code_checked_at: datetime | None = Field(default=None, sa_column=_ts())
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False, index=True))
+
+
+class Repo(SQLModel, table=True):
+    __tablename__ = "repos"
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(unique=True, index=True, max_length=300)  # https://github.com/owner/name
+    stars: int | None = None
+    language: str | None = Field(default=None, max_length=100)
+    license: str | None = Field(default=None, max_length=100)
+    pushed_at: datetime | None = Field(default=None, sa_column=_ts())
+    archived: bool = False
+    deleted: bool = False
+    moved_to: str | None = Field(default=None, max_length=300)
+    etag: str | None = Field(default=None, max_length=200)
+    checked_at: datetime | None = Field(default=None, sa_column=_ts(index=True))
+
+
+class StarSnapshot(SQLModel, table=True):
+    __tablename__ = "star_snapshots"
+    __table_args__ = (UniqueConstraint("repo_id", "taken_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    repo_id: int = Field(foreign_key="repos.id", index=True, ondelete="CASCADE")
+    taken_at: datetime = Field(sa_column=_ts(nullable=False))
+    stars: int
+
+
+class PaperRepo(SQLModel, table=True):
+    __tablename__ = "paper_repos"
+    __table_args__ = (UniqueConstraint("paper_id", "repo_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    paper_id: int = Field(foreign_key="papers.id", index=True, ondelete="CASCADE")
+    repo_id: int = Field(foreign_key="repos.id", index=True, ondelete="CASCADE")
+    official: bool = False
+    # abstract | comment | huggingface | pwc | github_search | manual
+    found_by: str = Field(max_length=32)
+    framework: str | None = Field(default=None, max_length=50)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class Task(SQLModel, table=True):
+    __tablename__ = "tasks"
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, index=True, max_length=300)
+    name: str = Field(max_length=300)
+    area: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, sa_column=Column(Text))
+    parent_id: int | None = Field(default=None, foreign_key="tasks.id")
+    # benchmark chosen upstream (PwC API priority) or by operator; else the rule in leaderboards
+    default_benchmark_id: int | None = Field(default=None)
+    synced_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class TaskAlias(SQLModel, table=True):
+    __tablename__ = "task_aliases"
+    id: int | None = Field(default=None, primary_key=True)
+    alias: str = Field(unique=True, index=True, max_length=300)  # normalised text
+    task_id: int = Field(foreign_key="tasks.id", index=True, ondelete="CASCADE")
+    source: str = Field(default="dump", max_length=32)  # dump | curated | name | slug
+
+
+class Dataset(SQLModel, table=True):
+    __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("name", "parent_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, max_length=300)
+    parent_id: int | None = Field(default=None, foreign_key="datasets.id")
+    description: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Benchmark(SQLModel, table=True):
+    __tablename__ = "benchmarks"
+    __table_args__ = (UniqueConstraint("task_id", "dataset_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="tasks.id", index=True, ondelete="CASCADE")
+    dataset_id: int = Field(foreign_key="datasets.id", index=True)
+    primary_metric_id: int | None = Field(default=None, foreign_key="metrics.id")
+    priority: int | None = None  # upstream priority order (0 = first); None when unknown
+    result_count: int = 0
+    last_result_date: date | None = None
+    external_id: str | None = Field(default=None, max_length=100)
+
+
+class Metric(SQLModel, table=True):
+    __tablename__ = "metrics"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True, max_length=300)
+    direction: str = Field(default="unknown", max_length=10)  # higher | lower | unknown
+
+
+class BenchmarkMetric(SQLModel, table=True):
+    """The metrics a benchmark declares, in the order the source lists them."""
+
+    __tablename__ = "benchmark_metrics"
+    __table_args__ = (UniqueConstraint("benchmark_id", "metric_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    benchmark_id: int = Field(foreign_key="benchmarks.id", index=True, ondelete="CASCADE")
+    metric_id: int = Field(foreign_key="metrics.id")
+    position: int = 0
+
+
+class Result(SQLModel, table=True):
+    """One row of a leaderboard: a model's numbers on a benchmark, from one paper."""
+
+    __tablename__ = "results"
+    __table_args__ = (
+        UniqueConstraint("benchmark_id", "model", "paper_key", name="uq_result"),
+        Index("ix_results_benchmark_date", "benchmark_id", "result_date"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    benchmark_id: int = Field(foreign_key="benchmarks.id", ondelete="CASCADE")
+    model: str = Field(max_length=500)
+    # arxiv id or paper URL or "" : part of the unique key, never NULL (NULLs are distinct)
+    paper_key: str = Field(default="", max_length=1000)
+    paper_id: int | None = Field(default=None, foreign_key="papers.id", index=True)
+    paper_title: str | None = Field(default=None, sa_column=Column(Text))
+    paper_url: str | None = Field(default=None, max_length=1000)
+    code_url: str | None = Field(default=None, max_length=1000)
+    result_date: date | None = None
+    extra_data: bool = False
+    source: str = Field(default="pwc_archive", max_length=32)  # pwc_archive | pwc_api | hf | claim
+    verified: bool = True
+    evidence: str | None = Field(default=None, sa_column=Column(Text))  # claim sentence
+    external_id: str | None = Field(default=None, max_length=100)
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class ResultValue(SQLModel, table=True):
+    """A metric value of a result: float when it parses, raw string always."""
+
+    __tablename__ = "result_values"
+    __table_args__ = (
+        UniqueConstraint("result_id", "metric_id"),
+        Index("ix_result_values_metric_value", "metric_id", "value"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    result_id: int = Field(foreign_key="results.id", ondelete="CASCADE")
+    metric_id: int = Field(foreign_key="metrics.id")
+    value: float | None = None
+    raw: str = Field(default="", max_length=500)
+
+
+class ResultEvent(SQLModel, table=True):
+    """new_result | new_sota | new_paper_with_code: the input of alerts."""
+
+    __tablename__ = "result_events"
+    __table_args__ = (UniqueConstraint("kind", "dedupe_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32, index=True)
+    dedupe_key: str = Field(max_length=300)
+    task_id: int | None = Field(default=None, foreign_key="tasks.id", index=True)
+    benchmark_id: int | None = Field(default=None, foreign_key="benchmarks.id")
+    result_id: int | None = Field(default=None, foreign_key="results.id")
+    paper_id: int | None = Field(default=None, foreign_key="papers.id")
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False, index=True))
+    alerted_at: datetime | None = Field(default=None, sa_column=_ts(index=True))
+
+
+class Channel(SQLModel, table=True):
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("platform", "workspace", "channel"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)  # slack | discord | terminal
+    workspace: str = Field(max_length=100)  # Slack "E…:T…" or "T…"; Discord guild id
+    channel: str = Field(max_length=100)
+    name: str | None = Field(default=None, max_length=200)
+    timezone: str = Field(default="UTC", max_length=64)
+    digest_enabled: bool = False
+    digest_time: str = Field(default="09:00", max_length=5)  # HH:MM local
+    categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    keywords: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    inactive_reason: str | None = Field(default=None, max_length=200)
+    last_digest_at: datetime | None = Field(default=None, sa_column=_ts())
+    last_digest_date: date | None = None  # local date of the last queued digest
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class Subscription(SQLModel, table=True):
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("channel_id", "kind", "target"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int = Field(foreign_key="channels.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=16)  # task | category | keyword
+    target: str = Field(max_length=300, index=True)  # task slug, arXiv category, keyword
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one row per message to send, unique per channel and dedupe key."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "dedupe_key"),
+        Index("ix_deliveries_due", "state", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int = Field(foreign_key="channels.id", index=True, ondelete="CASCADE")
+    dedupe_key: str = Field(max_length=200)  # digest:2026-11-29, event:123, alerts:…
+    kind: str = Field(default="message", max_length=32)
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default="pending", max_length=16)  # pending | sending | sent | dead
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class SourceState(SQLModel, table=True):
+    __tablename__ = "source_state"
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(unique=True, max_length=100)  # arxiv:rss:cs.CV, github, pwc:tasks, …
+    cursor: str | None = Field(default=None, sa_column=Column(Text))
+    etag: str | None = Field(default=None, max_length=300)
+    last_success_at: datetime | None = Field(default=None, sa_column=_ts())
+    last_error_at: datetime | None = Field(default=None, sa_column=_ts())
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    runs: int = Field(default=0, sa_type=BigInteger)

@@ -1,0 +1,86 @@
+"""Shared fixtures: a migrated database on SQLite and, when configured, on PostgreSQL.
+
+`SOTABOT_TEST_POSTGRES_URL` turns on the PostgreSQL half of every storage-backed test; each
+test gets its own schema there (search_path), so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.fakes.* importable as a package path
+
+FIXTURES = ROOT.parent / "shared" / "fixtures"
+if not FIXTURES.exists():  # CI lays shared/ beside the clone
+    FIXTURES = Path(os.environ.get("SOTABOT_FIXTURES", ROOT / "tests" / "data" / "fixtures"))
+UPSTREAM = FIXTURES / "upstream"
+PWC_TABLES = FIXTURES / "pwc-evaluation-tables"
+
+POSTGRES_URL = os.environ.get("SOTABOT_TEST_POSTGRES_URL", "")
+BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
+
+# Config must never come from the developer's own environment or ./sotabot.toml.
+for _name in list(os.environ):
+    if _name.startswith("SOTABOT_") and _name not in ("SOTABOT_TEST_POSTGRES_URL",):
+        del os.environ[_name]
+
+
+def _sqlite_engine(tmp_path: Path) -> Engine:
+    from storage.db import make_engine
+
+    return make_engine(f"sqlite:///{tmp_path / 'sotabot.db'}")
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database URL with an empty, private schema: SQLite file or PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'sotabot.db'}"
+        return
+    from storage.db import make_engine
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """A migrated engine on each backend."""
+    from storage.db import make_engine, upgrade
+
+    eng = make_engine(db_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """A migrated SQLite engine, for tests that are about logic rather than the backend."""
+    from storage.db import upgrade
+
+    eng = _sqlite_engine(tmp_path)
+    upgrade(eng)
+    yield eng
+    eng.dispose()

@@ -1,0 +1,48 @@
+"""The schema: migrations match the models and bring any database to head idempotently."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel
+
+from storage.db import current_revision, upgrade
+from storage.models import Channel, Delivery, Paper
+
+
+def test_migrations_match_the_models(engine):
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(ctx, SQLModel.metadata)
+    assert diff == [], f"models changed without a migration: {diff}"
+
+
+def test_upgrade_is_idempotent(engine):
+    before = current_revision(engine)
+    upgrade(engine)
+    assert current_revision(engine) == before
+    assert {"papers", "results", "deliveries", "source_state"} <= set(inspect(engine).get_table_names())
+
+
+def test_a_paper_is_stored_once_per_arxiv_id(engine):
+    with Session(engine) as s:
+        s.add(Paper(arxiv_id="2411.17700", title="A"))
+        s.commit()
+        s.add(Paper(arxiv_id="2411.17700", title="B"))
+        with pytest.raises(IntegrityError):
+            s.commit()
+
+
+def test_a_delivery_is_unique_per_channel_and_dedupe_key(engine):
+    with Session(engine) as s:
+        ch = Channel(platform="slack", workspace="T1", channel="C1")
+        s.add(ch)
+        s.commit()
+        s.add(Delivery(channel_id=ch.id, dedupe_key="digest:2026-11-29"))
+        s.commit()
+        s.add(Delivery(channel_id=ch.id, dedupe_key="digest:2026-11-29"))
+        with pytest.raises(IntegrityError):
+            s.commit()
