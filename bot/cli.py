@@ -22,6 +22,7 @@ log = logging.getLogger("sotabot")
 
 COMMAND_MODULES = [
     "bot.cli_db",
+    "bot.cli_poll",
 ]
 
 
