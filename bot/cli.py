@@ -23,6 +23,8 @@ log = logging.getLogger("sotabot")
 COMMAND_MODULES = [
     "bot.cli_db",
     "bot.cli_poll",
+    "bot.cli_ops",
+    "bot.cli_run",
 ]
 
 

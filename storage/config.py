@@ -162,6 +162,10 @@ class DeliveryConfig:
     per_channel_interval_seconds: float = 1.0
     max_attempts: int = 8
     backoff_base_seconds: float = 5.0
+    # A send claimed by a process that then died is retried after this long.
+    lease_seconds: float = 300.0
+    # Rate-limit waits up to this long happen in place; longer ones reschedule the delivery.
+    max_inline_wait_seconds: float = 60.0
 
 
 @dataclass

@@ -17,6 +17,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC, so say so."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
 def _ts(nullable: bool = True, index: bool = False) -> Column:  # type: ignore[type-arg]
     return Column(DateTime(timezone=True), nullable=nullable, index=index)
 
@@ -87,7 +94,7 @@ class Task(SQLModel, table=True):
     name: str = Field(max_length=300)
     area: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, sa_column=Column(Text))
-    parent_id: int | None = Field(default=None, foreign_key="tasks.id")
+    parent_id: int | None = Field(default=None, foreign_key="tasks.id", index=True)  # subtasks: leaderboards
     # benchmark chosen upstream (PwC API priority) or by operator; else the rule in leaderboards
     default_benchmark_id: int | None = Field(default=None)
     synced_at: datetime | None = Field(default=None, sa_column=_ts())

@@ -1,0 +1,268 @@
+"""The delivery loop: drains the outbox through each platform, politely and without loss.
+
+One loop sleeps until the next due row (or until `wake()` says one was added), claims due
+rows (storage.outbox), and sends them: rows of one channel in order and at most one message
+per `per_channel_interval_seconds`, all channels together at most `concurrency` at once.
+Rate limits (Slack 429 + Retry-After, Discord 429 retry_after) are waited out in place up to
+`max_inline_wait_seconds` (so a split message never resends its first parts), longer ones
+reschedule the row without using up an attempt. Other failures back off exponentially and
+the row is dead after `max_attempts`, error kept. A channel that is gone is marked inactive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import httpx
+from sqlalchemy.engine import Engine
+
+from digests.message import Message
+from storage.config import Config
+from storage.outbox import Claimed, claim_due, deactivate_channel, mark_dead, mark_retry, mark_sent, next_due_at
+
+log = logging.getLogger(__name__)
+
+SLACK_GONE = frozenset({"channel_not_found", "not_in_channel", "is_archived", "channel_is_archived"})
+DISCORD_GONE = frozenset({10003, 50001})  # Unknown Channel, Missing Access
+
+
+class SendError(Exception):
+    """A send failed in a way worth retrying later."""
+
+
+class RateLimited(SendError):
+    def __init__(self, retry_after: float, scope: str = "channel") -> None:
+        super().__init__(f"rate limited for {retry_after:.1f}s ({scope})")
+        self.retry_after = retry_after
+        self.scope = scope
+
+
+class ChannelGone(SendError):
+    """The channel no longer exists or the bot lost access: stop sending there."""
+
+
+class Sender(Protocol):
+    async def send_part(self, target: Claimed, part: Any) -> None: ...
+    def parts(self, message: Message) -> list[Any]: ...
+
+
+class SlackSender:
+    """chat.postMessage through slack_sdk, Block Kit from bot.render_slack."""
+
+    def __init__(self, token: str, api_url: str) -> None:
+        from slack_sdk.web.async_client import AsyncWebClient
+
+        self.client = AsyncWebClient(token=token, base_url=api_url if api_url.endswith("/") else api_url + "/")
+
+    def parts(self, message: Message) -> list[Any]:
+        from bot.render_slack import render_slack
+
+        return render_slack(message)
+
+    async def send_part(self, target: Claimed, part: Any) -> None:
+        from slack_sdk.errors import SlackApiError
+
+        try:
+            await self.client.chat_postMessage(channel=target.channel, text=part["text"], blocks=part.get("blocks"))
+        except SlackApiError as exc:
+            response = exc.response
+            error = response.get("error") if response is not None else None
+            if response is not None and (response.status_code == 429 or error == "ratelimited"):
+                raise RateLimited(float(response.headers.get("Retry-After", 1) or 1)) from None
+            if error in SLACK_GONE:
+                raise ChannelGone(error) from None
+            raise SendError(f"slack: {error or exc}") from None
+
+
+class DiscordSender:
+    """POST /channels/{id}/messages with the bot token; embeds from bot.render_discord."""
+
+    def __init__(self, token: str, api_url: str) -> None:
+        self.client = httpx.AsyncClient(
+            base_url=api_url.rstrip("/"),
+            headers={"Authorization": f"Bot {token}", "User-Agent": "DiscordBot (sotabot, 0.1)"},
+            timeout=20.0,
+        )
+
+    def parts(self, message: Message) -> list[Any]:
+        from bot.render_discord import render_discord
+
+        return render_discord(message)
+
+    async def send_part(self, target: Claimed, part: Any) -> None:
+        body: dict[str, Any] = {"embeds": [embed.to_dict() for embed in part.embeds]}
+        if part.content:
+            body["content"] = part.content
+        response = await self.client.post(f"/channels/{target.channel}/messages", json=body)
+        if response.status_code < 300:
+            return
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+        if response.status_code == 429:
+            retry_after = float(data.get("retry_after") or response.headers.get("Retry-After") or 1)
+            raise RateLimited(retry_after, "global" if data.get("global") else "channel")
+        if data.get("code") in DISCORD_GONE:
+            raise ChannelGone(f"discord {data.get('code')}: {data.get('message', '')}")
+        raise SendError(f"discord HTTP {response.status_code}: {data.get('message', response.text[:200])}")
+
+
+class DeliveryLoop:
+    """Drains the outbox; `run()` forever in `sotabot run`, `drain_once()` for `sotabot deliver`."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        config: Config,
+        senders: dict[str, Sender],
+        *,
+        now: Callable[[], datetime] | None = None,
+        batch: int = 200,
+    ) -> None:
+        self.engine = engine
+        self.config = config
+        self.senders = senders
+        self.now = now or (lambda: datetime.now(UTC))
+        self.batch = batch
+        self.stats: dict[str, int] = defaultdict(int)
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._last_sent: dict[int, float] = {}
+        self._global_pause_until = 0.0
+        self._sem = asyncio.Semaphore(max(1, config.delivery.concurrency))
+
+    def wake(self) -> None:
+        """Something was queued: look now instead of at the next due time (thread-safe)."""
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def drain_once(self) -> int:
+        """Send everything due now; returns how many deliveries were attempted."""
+        lease = timedelta(seconds=self.config.delivery.lease_seconds)
+        total = 0
+        while True:
+            claimed = await asyncio.to_thread(claim_due, self.engine, self.now(), self.batch, lease)
+            if not claimed:
+                return total
+            by_channel: dict[int, list[Claimed]] = defaultdict(list)
+            for item in claimed:
+                by_channel[item.channel_id].append(item)
+            await asyncio.gather(*(self._send_channel(items) for items in by_channel.values()))
+            total += len(claimed)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        log.info("delivery loop started (%s)", ", ".join(sorted(self.senders)) or "no platforms")
+        while not stop.is_set():
+            try:
+                await self.drain_once()
+                due = await asyncio.to_thread(next_due_at, self.engine)
+            except Exception:
+                log.exception("delivery loop error; retrying in 5s")
+                due = self.now() + timedelta(seconds=5)
+            timeout = 30.0
+            if due is not None:
+                if due.tzinfo is None:
+                    due = due.replace(tzinfo=UTC)
+                timeout = min(timeout, max(0.05, (due - self.now()).total_seconds()))
+            self._wake.clear()
+            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            _, pending = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in pending:
+                waiter.cancel()
+        log.info("delivery loop stopped")
+
+    async def _pace(self, channel_id: int) -> None:
+        interval = self.config.delivery.per_channel_interval_seconds
+        wait = max(self._last_sent.get(channel_id, 0.0) + interval, self._global_pause_until) - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def _send_channel(self, items: list[Claimed]) -> None:
+        for item in sorted(items, key=lambda c: c.id):
+            outcome = await self._send_one(item)
+            if outcome == "gone":
+                return
+
+    async def _send_one(self, item: Claimed) -> str:
+        sender = self.senders.get(item.platform)
+        if sender is None:
+            at = self.now() + timedelta(minutes=5)
+            await asyncio.to_thread(
+                mark_retry, self.engine, item.id, f"platform {item.platform} not configured", at, count_attempt=False
+            )
+            return "skipped"
+        try:
+            message = Message.from_dict(item.payload)
+            parts = sender.parts(message)
+        except Exception as exc:  # a payload we cannot render will never succeed
+            log.error("delivery %s: cannot render payload: %s", item.id, exc)
+            await asyncio.to_thread(mark_dead, self.engine, item.id, f"render: {exc}")
+            self.stats["dead"] += 1
+            return "dead"
+        try:
+            for part in parts:
+                await self._send_part(sender, item, part)
+        except ChannelGone as exc:
+            log.warning("channel %s (%s) is gone: %s; marking it inactive", item.channel, item.platform, exc)
+            await asyncio.to_thread(deactivate_channel, self.engine, item.channel_id, str(exc))
+            self.stats["gone"] += 1
+            return "gone"
+        except RateLimited as exc:
+            at = self.now() + timedelta(seconds=exc.retry_after)
+            await asyncio.to_thread(mark_retry, self.engine, item.id, str(exc), at, count_attempt=False)
+            self.stats["rate_limited"] += 1
+            return "retry"
+        except Exception as exc:
+            error = str(exc) or type(exc).__name__
+            if item.attempts >= self.config.delivery.max_attempts:
+                log.error("delivery %s to %s dead after %d attempts: %s", item.id, item.channel, item.attempts, error)
+                await asyncio.to_thread(mark_dead, self.engine, item.id, error)
+                self.stats["dead"] += 1
+                return "dead"
+            delay = self.config.delivery.backoff_base_seconds * (2 ** (item.attempts - 1))
+            log.warning("delivery %s to %s failed (%s); retry in %.0fs", item.id, item.channel, error, delay)
+            await asyncio.to_thread(mark_retry, self.engine, item.id, error, self.now() + timedelta(seconds=delay))
+            self.stats["failed"] += 1
+            return "retry"
+        await asyncio.to_thread(mark_sent, self.engine, item.id, self.now())
+        self.stats["sent"] += 1
+        return "sent"
+
+    async def _send_part(self, sender: Sender, item: Claimed, part: Any) -> None:
+        """Send one part, waiting out short rate limits in place so no earlier part repeats."""
+        while True:
+            await self._pace(item.channel_id)
+            async with self._sem:
+                try:
+                    await sender.send_part(item, part)
+                except RateLimited as exc:
+                    if exc.retry_after > self.config.delivery.max_inline_wait_seconds:
+                        raise
+                    self.stats["rate_limited"] += 1
+                    until = time.monotonic() + exc.retry_after
+                    if exc.scope == "global":
+                        self._global_pause_until = max(self._global_pause_until, until)
+                    self._last_sent[item.channel_id] = until - self.config.delivery.per_channel_interval_seconds
+                    continue
+                finally:
+                    self._last_sent[item.channel_id] = max(self._last_sent.get(item.channel_id, 0.0), time.monotonic())
+            return
+
+
+def build_senders(config: Config) -> dict[str, Sender]:
+    """A sender for each platform whose token is configured."""
+    senders: dict[str, Sender] = {}
+    if config.slack.bot_token:
+        senders["slack"] = SlackSender(config.slack.bot_token.reveal(), config.slack.api_url)
+    if config.discord.token:
+        senders["discord"] = DiscordSender(config.discord.token.reveal(), config.discord.api_url)
+    return senders

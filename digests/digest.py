@@ -1,0 +1,280 @@
+"""Daily digests: which channels are due at an instant, and what their digest says.
+
+A channel's digest is due at its local `digest_time` on each local date (zoneinfo, so DST
+changes move the UTC instant, not the local one). `send_due(now)` queues one delivery per
+channel per local date (dedupe key `digest:YYYY-MM-DD`) and records that date on the channel
+in the same transaction, so running it twice, or after a crash, queues nothing twice. A
+digest missed by downtime is still queued up to `digest.grace_minutes` late; later than that
+it is skipped with a log line. A local time that does not exist on a spring-forward day
+(02:30 in Berlin) fires at the same UTC offset as the day before, i.e. one hour later on
+the wall clock; an ambiguous one on the fall-back day fires at its first occurrence.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from digests.message import Context, Divider, Header, Message, Section
+from storage.config import Config
+from storage.models import Channel, Paper, PaperRepo, Repo, as_utc
+from storage.outbox import enqueue
+
+log = logging.getLogger(__name__)
+
+ARXIV_ABS = "https://arxiv.org/abs/"
+
+
+@dataclass
+class SendDueReport:
+    queued: list[tuple[int, date]] = field(default_factory=list)
+    empty: int = 0
+    missed: int = 0
+    already: int = 0
+
+
+@dataclass(frozen=True)
+class DigestPaper:
+    arxiv_id: str
+    title: str
+    authors: list[str]
+    categories: list[str]
+    repo_url: str
+    stars: int | None
+    official: bool
+
+
+def scheduled_instant(local_date: date, hhmm: str, tz: ZoneInfo) -> datetime:
+    """The UTC instant of `hhmm` on `local_date` in `tz` (see module docstring for DST)."""
+    hour, minute = (int(part) for part in hhmm.split(":"))
+    local = datetime.combine(local_date, time(hour, minute), tzinfo=tz)
+    return local.astimezone(UTC)
+
+
+def channel_zone(channel: Channel) -> ZoneInfo:
+    try:
+        return ZoneInfo(channel.timezone)
+    except (KeyError, ValueError):
+        log.warning("channel %s has an unknown time zone %r; using UTC", channel.id, channel.timezone)
+        return ZoneInfo("UTC")
+
+
+def due_date(channel: Channel, now: datetime, grace: timedelta) -> tuple[date | None, date | None]:
+    """(local date due now, local date missed for good) for one channel at `now`."""
+    tz = channel_zone(channel)
+    today = now.astimezone(tz).date()
+    created = as_utc(channel.created_at)
+    due: date | None = None
+    missed: date | None = None
+    for day in (today - timedelta(days=1), today):
+        if channel.last_digest_date is not None and channel.last_digest_date >= day:
+            continue
+        at = scheduled_instant(day, channel.digest_time, tz)
+        if at > now or (created is not None and at < created):
+            continue
+        if now < at + grace:
+            due = day
+        else:
+            missed = day
+    return due, missed
+
+
+def new_papers_with_code(
+    session: Session, since: datetime, until: datetime, categories: list[str], keywords: list[str], limit: int
+) -> tuple[list[DigestPaper], int]:
+    """Papers whose code appeared in (since, until], in the categories or matching a keyword.
+
+    Returns the first `limit` (most starred first) and the total count. The time window is
+    bounded, so filtering categories and keywords in Python stays cheap and portable.
+    """
+    rows = session.exec(
+        select(Paper, PaperRepo, Repo)
+        .join(PaperRepo, col(PaperRepo.paper_id) == Paper.id)
+        .join(Repo, col(Repo.id) == PaperRepo.repo_id)
+        .where(col(PaperRepo.created_at) > since, col(PaperRepo.created_at) <= until, col(Paper.arxiv_id).is_not(None))
+    ).all()
+    wanted = {c.lower() for c in categories}
+    words = [k.lower() for k in keywords if k.strip()]
+    best: dict[str, DigestPaper] = {}
+    for paper, link, repo in rows:
+        in_category = bool(wanted & {c.lower() for c in paper.categories})
+        text = f"{paper.title}\n{paper.abstract}".lower()
+        if not (in_category or any(word in text for word in words)):
+            continue
+        candidate = DigestPaper(
+            arxiv_id=paper.arxiv_id or "",
+            title=" ".join(paper.title.split()),
+            authors=list(paper.authors),
+            categories=list(paper.categories),
+            repo_url=repo.url,
+            stars=repo.stars,
+            official=link.official,
+        )
+        known = best.get(candidate.arxiv_id)
+        if known is None or (candidate.official, candidate.stars or 0) > (known.official, known.stars or 0):
+            best[candidate.arxiv_id] = candidate
+    ordered = sorted(best.values(), key=lambda p: (-(p.stars or 0), p.arxiv_id))
+    return ordered[:limit], len(ordered)
+
+
+def _authors(authors: list[str]) -> str:
+    if not authors:
+        return ""
+    return authors[0] + (" et al." if len(authors) > 1 else "")
+
+
+def _repo_label(url: str) -> str:
+    return url.removeprefix("https://github.com/")
+
+
+def _trending(session: Session, categories: list[str], limit: int, now: datetime) -> list:
+    try:
+        from digests.trending import trending
+    except ModuleNotFoundError:  # pragma: no cover - trending ships with the sources issue
+        return []
+    seen: dict[str, object] = {}
+    for category in categories or [None]:
+        for item in trending(session, category=category, days=7, limit=limit, now=now):
+            seen.setdefault(item.arxiv_id, item)
+    return sorted(seen.values(), key=lambda t: -t.score)[:limit]  # type: ignore[attr-defined]
+
+
+def build_digest(
+    session: Session,
+    config: Config,
+    *,
+    categories: list[str],
+    keywords: list[str],
+    since: datetime,
+    now: datetime,
+    local_date: date,
+) -> Message | None:
+    """The digest Message, or None when there is nothing to say."""
+    papers, total = new_papers_with_code(session, since, now, categories, keywords, config.digest.max_new_papers)
+    hot = _trending(session, categories, config.digest.max_trending, now)
+    if not papers and not hot and not config.digest.send_empty:
+        return None
+    scope = ", ".join(categories) + (f"; keywords: {', '.join(keywords)}" if keywords else "")
+    blocks: list = [Header(f"sotabot digest — {local_date:%a %d %b %Y}"), Context(f"New papers with code in {scope}")]
+    if papers:
+        for p in papers:
+            stars = f" ★{p.stars}" if p.stars is not None else ""
+            official = " (official)" if p.official else ""
+            blocks.append(
+                Section(
+                    f"**[{p.title}]({ARXIV_ABS}{p.arxiv_id})** — {_authors(p.authors)}\n"
+                    f"code: [{_repo_label(p.repo_url)}]({p.repo_url}){stars}{official}"
+                )
+            )
+        if total > len(papers):
+            blocks.append(Context(f"and {total - len(papers)} more new papers with code"))
+    else:
+        blocks.append(Section("No new papers with code since the last digest."))
+    if hot:
+        blocks.append(Divider())
+        blocks.append(Section("**Trending**"))
+        for t in hot:
+            repo = f" · [{_repo_label(t.repo_url)}]({t.repo_url})" if getattr(t, "repo_url", None) else ""
+            stars = f" ★{t.stars}" if getattr(t, "stars", None) is not None else ""
+            blocks.append(Section(f"[{' '.join(t.title.split())}]({ARXIV_ABS}{t.arxiv_id}){repo}{stars}"))
+    text = f"sotabot digest {local_date.isoformat()}: {total} new papers with code" + (
+        f", {len(hot)} trending" if hot else ""
+    )
+    return Message(text=text, blocks=blocks, kind="digest")
+
+
+def send_due(engine: Engine, config: Config, now: datetime) -> SendDueReport:
+    """Queue the digests due at `now`; each channel in its own short transaction."""
+    grace = timedelta(minutes=config.digest.grace_minutes)
+    report = SendDueReport()
+    with Session(engine) as session:
+        channel_ids = session.exec(
+            select(Channel.id).where(col(Channel.digest_enabled).is_(True), col(Channel.active).is_(True))
+        ).all()
+    for channel_id in channel_ids:
+        with Session(engine) as session:
+            channel = session.get(Channel, channel_id)
+            if channel is None:
+                continue
+            day, missed = due_date(channel, now, grace)
+            if missed is not None and day is None:
+                log.info("digest for channel %s on %s missed by more than %s; skipped", channel.id, missed, grace)
+                report.missed += 1
+                channel.last_digest_date = missed
+                session.add(channel)
+                session.commit()
+                continue
+            if day is None:
+                continue
+            since = as_utc(channel.last_digest_at) or (now - timedelta(days=1))
+            message = build_digest(
+                session,
+                config,
+                categories=channel.categories or list(config.sources.arxiv.categories),
+                keywords=list(channel.keywords),
+                since=since,
+                now=now,
+                local_date=day,
+            )
+            channel.last_digest_date = day
+            channel.last_digest_at = now
+            session.add(channel)
+            if message is None:
+                report.empty += 1
+            elif enqueue(session, channel_id, f"digest:{day.isoformat()}", message.to_dict(), kind="digest"):
+                report.queued.append((channel_id, day))
+            else:
+                report.already += 1
+            session.commit()
+    return report
+
+
+def next_digest_at(channel: Channel, now: datetime) -> datetime:
+    """The next UTC instant this channel's digest is scheduled for (for `sotabot status`)."""
+    tz = channel_zone(channel)
+    today = now.astimezone(tz).date()
+    for offset in range(3):
+        day = today + timedelta(days=offset)
+        if channel.last_digest_date is not None and channel.last_digest_date >= day:
+            continue
+        at = scheduled_instant(day, channel.digest_time, tz)
+        if at >= now:
+            return at
+    return scheduled_instant(today + timedelta(days=3), channel.digest_time, tz)
+
+
+def preview(
+    engine: Engine,
+    config: Config,
+    *,
+    categories: list[str],
+    keywords: list[str],
+    now: datetime | None = None,
+    days: int = 1,
+) -> Message:
+    """A digest of the last `days` days without queueing anything (`digest preview`)."""
+    now = now or datetime.now(UTC)
+    with Session(engine) as session:
+        message = build_digest(
+            session,
+            config,
+            categories=categories,
+            keywords=keywords,
+            since=now - timedelta(days=days),
+            now=now,
+            local_date=now.date(),
+        )
+    if message is None:
+        return Message(
+            text="Nothing new for this digest yet.",
+            blocks=[
+                Section(f"No new or trending papers with code in {', '.join(categories)} in the last {days} day(s).")
+            ],
+            kind="digest",
+        )
+    return message

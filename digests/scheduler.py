@@ -1,0 +1,152 @@
+"""The scheduled jobs of `sotabot run`: polls, digest tick, alerts, star refreshes.
+
+APScheduler 3's AsyncIOScheduler runs in the service's loop; every job body is synchronous
+database work, so it runs in a thread (`asyncio.to_thread`) and a slash command is never
+stuck behind a poll. Jobs use max_instances=1, coalescing and a misfire grace, all in UTC;
+everything that matters (cursors, what was sent) lives in the database, so a restart
+resumes where it stopped. On PostgreSQL only the process holding an advisory lock runs the
+jobs; when it dies its connection closes, the lock is freed and another process takes over
+at its next tick. A poll interval of 0 turns that source off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+from digests.alerts import build_alerts
+from digests.digest import send_due
+from storage.config import Config
+
+log = logging.getLogger(__name__)
+
+LEADER_LOCK_KEY = 0x50_7A_B0_7  # arbitrary, constant across processes of one deployment
+ALERT_INTERVAL_SECONDS = 60
+
+
+class Leadership:
+    """Who runs the scheduled jobs: always this process on SQLite, the lock holder on PostgreSQL."""
+
+    def __init__(self, engine: Engine, key: int = LEADER_LOCK_KEY) -> None:
+        self.engine = engine
+        self.key = key
+        self._conn: Connection | None = None
+
+    @property
+    def needs_lock(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def is_leader(self) -> bool:
+        if not self.needs_lock:
+            return True
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT 1"))
+                return True
+            except Exception:
+                log.warning("lost the scheduler lock connection; will try to take the lock again")
+                self._close()
+        try:
+            conn = self.engine.connect()
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
+            conn.commit()
+        except Exception as exc:
+            log.warning("cannot reach the database for the scheduler lock: %s", exc)
+            return False
+        if got:
+            self._conn = conn
+            log.info("this process now runs the scheduled jobs (advisory lock %d)", self.key)
+            return True
+        conn.close()
+        return False
+
+    def release(self) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):  # closing a broken connection
+                self._conn.close()
+            self._conn = None
+
+
+def _poll_job(module: str) -> Callable[[Engine, Config], Any]:
+    def run(engine: Engine, config: Config) -> Any:
+        return importlib.import_module(module).poll(engine, config)
+
+    run.__name__ = f"poll_{module.rsplit('.', 1)[-1]}"
+    return run
+
+
+def job_table(config: Config) -> list[tuple[str, Callable[[Engine, Config], Any], float]]:
+    """(job id, function, interval seconds) for every enabled job."""
+    s = config.sources
+    polls = [
+        ("poll:arxiv", "sources.arxiv", s.arxiv.poll_interval_minutes),
+        ("poll:huggingface", "sources.huggingface", s.huggingface.poll_interval_minutes),
+        ("poll:github", "sources.github", s.github.refresh_interval_minutes),
+        ("poll:paperswithcode", "sources.paperswithcode", s.paperswithcode.poll_interval_minutes),
+        ("poll:hf-leaderboards", "sources.hf_leaderboards", s.paperswithcode.poll_interval_minutes),
+    ]
+    jobs: list[tuple[str, Callable[[Engine, Config], Any], float]] = [
+        (job_id, _poll_job(module), minutes * 60.0) for job_id, module, minutes in polls if minutes > 0
+    ]
+    jobs.append(("digest", lambda e, c: send_due(e, c, datetime.now(UTC)), float(config.digest.tick_seconds)))
+    jobs.append(("alerts", lambda e, c: build_alerts(e, datetime.now(UTC)), float(ALERT_INTERVAL_SECONDS)))
+    return jobs
+
+
+def build_scheduler(
+    engine: Engine,
+    config: Config,
+    *,
+    on_queued: Callable[[], None] | None = None,
+    leadership: Leadership | None = None,
+) -> AsyncIOScheduler:
+    """A scheduler with every job; call `.start()` inside the running loop."""
+    leadership = leadership or Leadership(engine)
+    scheduler = AsyncIOScheduler(timezone=UTC)
+
+    async def guarded(job_id: str, func: Callable[[Engine, Config], Any]) -> None:
+        if not await asyncio.to_thread(leadership.is_leader):
+            return
+        try:
+            result = await asyncio.to_thread(func, engine, config)
+        except Exception:
+            log.exception("job %s failed; it runs again at its next interval", job_id)
+            return
+        summary = getattr(result, "summary", None)
+        if callable(summary):
+            log.info("%s", summary())
+        if on_queued is not None and job_id in ("digest", "alerts"):
+            on_queued()
+
+    start = datetime.now(UTC)
+    for index, (job_id, func, seconds) in enumerate(job_table(config)):
+        first = (
+            start + timedelta(seconds=1 + index)
+            if job_id in ("digest", "alerts")
+            else start + timedelta(seconds=10 + 5 * index)
+        )
+        scheduler.add_job(
+            guarded,
+            "interval",
+            args=[job_id, func],
+            seconds=seconds,
+            id=job_id,
+            next_run_time=first,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=config.scheduler.misfire_grace_seconds,
+        )
+    scheduler.leadership = leadership  # type: ignore[attr-defined]
+    return scheduler
