@@ -125,12 +125,14 @@ class DeliveryLoop:
         *,
         now: Callable[[], datetime] | None = None,
         batch: int = 200,
+        metrics: Any = None,
     ) -> None:
         self.engine = engine
         self.config = config
         self.senders = senders
         self.now = now or (lambda: datetime.now(UTC))
         self.batch = batch
+        self.metrics = metrics  # bot.metrics.Metrics, optional
         self.stats: dict[str, int] = defaultdict(int)
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -189,6 +191,8 @@ class DeliveryLoop:
     async def _send_channel(self, items: list[Claimed]) -> None:
         for item in sorted(items, key=lambda c: c.id):
             outcome = await self._send_one(item)
+            if self.metrics is not None:
+                self.metrics.deliveries.labels(item.platform, outcome).inc()
             if outcome == "gone":
                 return
 
@@ -266,3 +270,48 @@ def build_senders(config: Config) -> dict[str, Sender]:
     if config.discord.token:
         senders["discord"] = DiscordSender(config.discord.token.reveal(), config.discord.api_url)
     return senders
+
+
+def attach(service: Any) -> None:
+    """Join `sotabot run` (bot.service PLUGINS): delivery loop, scheduler and /metrics.
+
+    The scheduler runs wherever a platform is configured (on PostgreSQL, only in the process
+    holding the lock); the terminal demo runs no scheduled polls, so a fresh offline machine
+    is not flooded with connection errors.
+    """
+    from aiohttp import web
+
+    from bot.metrics import CONTENT_TYPE, Metrics
+    from digests.scheduler import build_scheduler
+
+    engine, config = service.engine, service.config
+    metrics = Metrics(engine)
+    service.metrics = metrics
+    senders = build_senders(config)
+    loop = DeliveryLoop(engine, config, senders, metrics=metrics)
+    service.delivery = loop
+    if senders:
+        service.add_task("delivery", loop.run)
+
+    if service.http_app is not None:
+
+        async def metrics_route(_request: web.Request) -> web.Response:
+            body = await asyncio.to_thread(metrics.render)
+            return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+        service.http_app.router.add_get("/metrics", metrics_route)
+
+    if not config.scheduler.enabled or service.plan.terminal:
+        return
+    scheduler = build_scheduler(engine, config, on_queued=loop.wake, on_result=metrics.record_job)
+    service.scheduler = scheduler
+
+    async def start(_service: Any) -> None:
+        scheduler.start()
+
+    async def stop(_service: Any) -> None:
+        scheduler.shutdown(wait=False)
+        await asyncio.to_thread(scheduler.leadership.release)
+
+    service.on_startup.append(start)
+    service.on_shutdown.append(stop)

@@ -63,6 +63,7 @@ class Leadership:
             log.warning("cannot reach the database for the scheduler lock: %s", exc)
             return False
         if got:
+            conn.detach()  # out of the pool: closing it really ends the session and frees the lock
             self._conn = conn
             log.info("this process now runs the scheduled jobs (advisory lock %d)", self.key)
             return True
@@ -110,6 +111,7 @@ def build_scheduler(
     config: Config,
     *,
     on_queued: Callable[[], None] | None = None,
+    on_result: Callable[[str, Any, BaseException | None], None] | None = None,
     leadership: Leadership | None = None,
 ) -> AsyncIOScheduler:
     """A scheduler with every job; call `.start()` inside the running loop."""
@@ -121,9 +123,13 @@ def build_scheduler(
             return
         try:
             result = await asyncio.to_thread(func, engine, config)
-        except Exception:
+        except Exception as exc:
             log.exception("job %s failed; it runs again at its next interval", job_id)
+            if on_result is not None:
+                on_result(job_id, None, exc)
             return
+        if on_result is not None:
+            on_result(job_id, result, None)
         summary = getattr(result, "summary", None)
         if callable(summary):
             log.info("%s", summary())

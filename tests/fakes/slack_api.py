@@ -30,6 +30,7 @@ class FakeSlackApi:
     retry_after: float = 2.0
     gone_channels: set[str] = field(default_factory=set)
     failing_channels: set[str] = field(default_factory=set)  # answer internal_error every time
+    delay: float = 0.0  # seconds each post takes, to keep sends in flight
     posts: list[Post] = field(default_factory=list)
     limited: list[tuple[str, float]] = field(default_factory=list)  # (channel, time of the 429)
     calls: int = 0
@@ -59,6 +60,8 @@ class FakeSlackApi:
             if isinstance(data.get("blocks"), str):
                 data["blocks"] = json.loads(data["blocks"])
         channel = str(data.get("channel", ""))
+        if self.delay:
+            time.sleep(self.delay)
         now = time.monotonic()
         with self._lock:
             self.calls += 1

@@ -1,0 +1,91 @@
+"""The scheduler: which jobs run, and which process runs them on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from sqlmodel import Session, select
+
+from digests.scheduler import Leadership, build_scheduler, job_table
+from storage.config import Config
+from storage.db import make_engine
+from storage.models import Channel, Delivery
+
+
+def test_every_poll_has_a_job_and_an_interval_of_zero_turns_it_off():
+    cfg = Config()
+    assert {job for job, _, _ in job_table(cfg)} == {
+        "poll:arxiv",
+        "poll:huggingface",
+        "poll:github",
+        "poll:paperswithcode",
+        "poll:hf-leaderboards",
+        "digest",
+        "alerts",
+    }
+    cfg.sources.github.refresh_interval_minutes = 0
+    assert "poll:github" not in {job for job, _, _ in job_table(cfg)}
+
+
+def test_the_jobs_are_single_instance_coalescing_and_in_utc(sqlite_engine):
+    scheduler = build_scheduler(sqlite_engine, Config())
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert jobs["digest"].max_instances == 1 and jobs["digest"].coalesce is True
+    assert jobs["poll:arxiv"].misfire_grace_time == 300
+    assert str(scheduler.timezone) == "UTC"
+
+
+def test_a_running_scheduler_queues_due_digests_and_wakes_delivery(sqlite_engine):
+    cfg = Config()
+    cfg.digest.send_empty = True
+    for source in (cfg.sources.arxiv, cfg.sources.huggingface, cfg.sources.paperswithcode):
+        source.poll_interval_minutes = 0
+    cfg.sources.github.refresh_interval_minutes = 0
+    due = datetime.now(UTC).strftime("%H:%M")
+    with Session(sqlite_engine) as s:
+        s.add(
+            Channel(
+                platform="slack",
+                workspace="T",
+                channel="C",
+                digest_enabled=True,
+                digest_time=due,
+                created_at=datetime(2020, 1, 1, tzinfo=UTC),
+            )
+        )
+        s.commit()
+    woken = asyncio.Event()
+
+    async def run() -> None:
+        scheduler = build_scheduler(sqlite_engine, cfg, on_queued=woken.set)
+        scheduler.start()
+        try:
+            await asyncio.wait_for(woken.wait(), timeout=20)
+        finally:
+            scheduler.shutdown(wait=False)
+
+    asyncio.run(run())
+    with Session(sqlite_engine) as s:
+        assert [d.dedupe_key.split(":")[0] for d in s.exec(select(Delivery)).all()] == ["digest"]
+
+
+def test_on_postgresql_one_process_holds_the_lock_and_another_takes_over_when_it_dies(postgres_url):
+    a_engine, b_engine = make_engine(postgres_url), make_engine(postgres_url)
+    a, b = Leadership(a_engine, key=4242), Leadership(b_engine, key=4242)
+    try:
+        assert a.is_leader() is True
+        assert b.is_leader() is False
+        assert a.is_leader() is True  # keeps it
+        a.release()  # the leader's connection closes, as when its process dies
+        assert b.is_leader() is True
+        assert a.is_leader() is False
+    finally:
+        a.release()
+        b.release()
+        a_engine.dispose()
+        b_engine.dispose()
+
+
+def test_on_sqlite_the_single_process_is_always_the_leader(sqlite_engine):
+    assert Leadership(sqlite_engine).is_leader() is True
