@@ -118,6 +118,8 @@ class GithubConfig:
     token: Secret = NO_SECRET
     refresh_interval_minutes: int = 360
     search_per_minute: int = 30
+    # A primary rate-limit pause longer than this ends the poll; the next one resumes after the reset.
+    max_rate_limit_wait_seconds: float = 900.0
 
 
 @dataclass
