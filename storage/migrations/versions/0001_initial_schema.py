@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 02:40:50.723215
+Create Date: 2026-11-29 02:47:08.491397
 """
 from alembic import op
 import sqlalchemy as sa
@@ -126,6 +126,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tasks_parent_id'), ['parent_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_slug'), ['slug'], unique=True)
 
     op.create_table('benchmarks',
@@ -354,6 +355,7 @@ def downgrade() -> None:
     op.drop_table('benchmarks')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tasks_slug'))
+        batch_op.drop_index(batch_op.f('ix_tasks_parent_id'))
 
     op.drop_table('tasks')
     op.drop_table('source_state')

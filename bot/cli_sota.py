@@ -1,0 +1,367 @@
+"""`sotabot sota TASK`, `sotabot tasks [QUERY]`, `sotabot doctor`: answers in a terminal.
+
+`sota --json` prints exactly the documented schema (scripts depend on it); an unknown task
+exits 1 with suggestions. Names from the data go into rich `Text` objects, never markup, so
+a model called "[bold]" prints as written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+import math
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from rich import box
+from rich.console import Console
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from bot.cli import UserError
+from sources.task_lookup import Resolution, TaskRef, resolve_task, search_tasks
+from storage.config import Config
+from storage.leaderboards import Leaderboard, LookupProblem, leaderboard, sota_series
+
+MAX_LIMIT = 500
+MAX_CHOICES_SHOWN = 15
+DOCTOR_TIMEOUT_SECONDS = 2.0
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_LIMIT}, got {value}")
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sota", help="the leaderboard of a task (state of the art, papers, code)")
+    p.add_argument("task", nargs="+", help='task name, slug or alias, e.g. "image classification" or obj det')
+    p.add_argument("--dataset", metavar="D", help="another benchmark of the task (dataset name)")
+    p.add_argument("--metric", metavar="M", help="rank by another metric")
+    p.add_argument("--limit", type=_limit, default=10, metavar="N", help="rows to show (default 10)")
+    p.add_argument("--json", action="store_true", help="print JSON (stable schema, see docs)")
+    p.add_argument("--chart", metavar="PATH", help="also write the SOTA-over-time chart (PNG) to PATH")
+    p.set_defaults(func=_sota)
+
+    t = sub.add_parser("tasks", help="search tasks by name (fuzzy); without QUERY the most popular")
+    t.add_argument("query", nargs="*", help="words to search for")
+    t.add_argument("--limit", type=_limit, default=25, metavar="N", help="tasks to show (default 25)")
+    t.add_argument("--json", action="store_true", help="print JSON")
+    t.set_defaults(func=_tasks)
+
+    d = sub.add_parser("doctor", help="check config, database, tokens and upstream reachability")
+    d.add_argument("--timeout", type=float, default=DOCTOR_TIMEOUT_SECONDS, metavar="S", help="per upstream (2 s)")
+    d.set_defaults(func=_doctor)
+
+
+@contextmanager
+def _session(app: Any) -> Iterator[Session]:
+    with Session(app.engine, expire_on_commit=False) as session:
+        yield session
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, indent=2))
+
+
+def _number(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _task_json(ref: TaskRef) -> dict[str, str]:
+    return {"slug": ref.slug, "name": ref.name}
+
+
+def board_json(board: Leaderboard) -> dict[str, Any]:
+    """The `sota --json` schema, exactly (documented in docs/leaderboards.md)."""
+    return {
+        "task": {"slug": board.task_slug, "name": board.task_name},
+        "benchmark": {"dataset": board.dataset, "metric": board.metric, "higher_is_better": board.higher_is_better},
+        "rows": [
+            {
+                "rank": row.rank,
+                "model": row.model,
+                "value": _number(row.value),
+                "raw": row.raw,
+                "paper_title": row.paper_title,
+                "paper_url": row.paper_url,
+                "code_url": row.code_url,
+                "date": row.date.isoformat() if row.date else None,
+                "extra_data": row.extra_data,
+            }
+            for row in board.rows
+        ],
+        "other_benchmarks": [
+            {"dataset": b.dataset, "metric": b.metric, "results": b.results} for b in board.other_benchmarks
+        ],
+    }
+
+
+def _listing(names: list[str]) -> str:
+    shown = ", ".join(names[:MAX_CHOICES_SHOWN])
+    more = len(names) - MAX_CHOICES_SHOWN
+    return shown + (f" … ({more} more)" if more > 0 else "")
+
+
+def _unknown_task(query: str, res: Resolution, as_json: bool, empty: bool) -> int:
+    if as_json:
+        _print_json({"error": "unknown task", "query": query, "suggestions": [_task_json(s) for s in res.suggestions]})
+        return 1
+    if res.suggestions:
+        raise UserError(f"Unknown task {query!r}. Did you mean: {', '.join(s.name for s in res.suggestions)}?")
+    if empty:
+        raise UserError(f"Unknown task {query!r}: no tasks yet. Import leaderboards: sotabot import pwc-tables PATH")
+    raise UserError(f"Unknown task {query!r}. Search with: sotabot tasks WORDS")
+
+
+def _sota(args: argparse.Namespace, app: Any) -> int:
+    query = " ".join(args.task).strip()
+    if not query:
+        raise UserError('which task? e.g. sotabot sota "image classification"')
+    with _session(app) as session:
+        res = resolve_task(session, query, limit=5)
+        if res.task is None:
+            return _unknown_task(query, res, args.json, empty=not search_tasks(session, "", limit=1))
+        try:
+            board = leaderboard(session, res.task.id, dataset=args.dataset, metric=args.metric, limit=args.limit)
+        except LookupProblem as problem:
+            if args.json:
+                _print_json({
+                    "error": f"unknown {problem.kind}", "query": problem.query,
+                    "task": _task_json(res.task), "choices": problem.choices,
+                })
+                return 1
+            message = f"Unknown {problem.kind} {problem.query!r} for {res.task.name}."
+            raise UserError(f"{message} Choose one of: {_listing(problem.choices)}") from None
+        if board is None:
+            if args.json:
+                _print_json({"error": "no leaderboard", "query": query, "task": _task_json(res.task)})
+                return 1
+            raise UserError(f"No leaderboard for {res.task.name} yet: none of its results are imported.")
+        series = sota_series(session, board.benchmark_id, board.metric_id) if args.chart and board.metric_id else []
+    if args.chart:
+        _chart(board, series, args.chart)
+    if args.json:
+        _print_json(board_json(board))
+    else:
+        _print_board(board, query, res)
+        if args.chart:
+            Console(highlight=False).print(Text(f"chart written to {args.chart}", style="dim"), soft_wrap=True)
+    return 0
+
+
+def _chart(board: Leaderboard, series: list, path: str) -> None:
+    """The SOTA-over-time PNG via digests.chart (absent from builds without charts)."""
+    try:
+        chart = importlib.import_module("digests.chart")
+    except ModuleNotFoundError:
+        raise UserError("charts not available in this build") from None
+    if not series:
+        raise UserError(f"no dated results with a value on {board.dataset}: nothing to chart")
+    try:
+        chart.render_sota_chart(board, series, path)
+    except (ValueError, OSError) as exc:  # ChartError is a ValueError: unwritable path, nothing to draw
+        raise UserError(f"chart {path}: {exc}") from None
+
+
+def _direction(board: Leaderboard) -> str:
+    if board.higher_is_better is True:
+        return "↑ higher is better"
+    if board.higher_is_better is False:
+        return "↓ lower is better"
+    return "? direction unknown, highest first"
+
+
+def _short_url(url: str) -> str:
+    """A URL without scheme and www (still copyable); GitHub repositories as owner/name."""
+    short = url.split("://", 1)[-1].removeprefix("www.").rstrip("/")
+    return short.removeprefix("github.com/")
+
+
+def _print_board(board: Leaderboard, query: str, res: Resolution) -> None:
+    console = Console(highlight=False)
+    title = Text()
+    title.append(board.task_name, style="bold")
+    title.append(f" · {board.dataset}")
+    if board.metric:
+        title.append(f" · {board.metric} ")
+        title.append(_direction(board), style="dim")
+    console.print(title)
+    if res.how == "fuzzy":
+        console.print(Text(f"(matched {query!r} to {board.task_name})", style="dim"))
+    if not board.rows:
+        console.print("No results on this benchmark yet.")
+    else:
+        spare = max(30, console.width - 40)  # what #, value, date and flags leave for the text columns
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("#", justify="right", no_wrap=True)
+        table.add_column("Model", overflow="fold", min_width=10, max_width=max(12, spare * 2 // 5))
+        table.add_column("Value", justify="right", no_wrap=True)
+        table.add_column("Paper", overflow="ellipsis", no_wrap=True, max_width=max(10, spare * 2 // 5))
+        table.add_column("Code", overflow="fold", max_width=max(10, spare // 4))
+        table.add_column("Date", no_wrap=True, min_width=10)
+        table.add_column("", no_wrap=True)
+        for row in board.rows:
+            value = row.raw or (f"{row.value:g}" if row.value is not None else "—")
+            paper = Text(row.paper_title or (_short_url(row.paper_url) if row.paper_url else "—"))
+            if row.paper_url:
+                paper.stylize(Style(link=row.paper_url))
+            code = Text(_short_url(row.code_url) if row.code_url else "—")
+            flags = "+data" if row.extra_data else ""
+            if not row.verified:
+                flags = f"{flags} unverified".strip()
+            table.add_row(
+                str(row.rank), Text(row.model), Text(value), paper, code,
+                row.date.isoformat() if row.date else "—", Text(flags, style="yellow"),
+            )
+        console.print(table)
+        if any(r.extra_data for r in board.rows):
+            console.print(Text("+data: trained with extra data", style="dim"))
+    if board.other_benchmarks:
+        console.print(Text(f"Other benchmarks ({len(board.other_benchmarks)}), choose with --dataset:", style="bold"))
+        for b in board.other_benchmarks[:MAX_CHOICES_SHOWN]:
+            line = Text(f"  {b.dataset}")
+            line.append(f"  {b.metric or '—'}, {b.results} result{'s' if b.results != 1 else ''}", style="dim")
+            console.print(line)
+        more = len(board.other_benchmarks) - MAX_CHOICES_SHOWN
+        if more > 0:
+            console.print(Text(f"  … and {more} more", style="dim"))
+
+
+def _tasks(args: argparse.Namespace, app: Any) -> int:
+    query = " ".join(args.query).strip()
+    with _session(app) as session:
+        found = search_tasks(session, query, limit=args.limit)
+    if args.json:
+        _print_json([_task_json(t) for t in found])
+        return 0
+    console = Console(highlight=False)
+    if not found:
+        console.print(Text(f"No task matches {query!r}." if query else "No tasks yet: import some first."))
+        return 0
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("Slug", overflow="fold")
+    table.add_column("Name", overflow="fold")
+    for ref in found:
+        table.add_row(Text(ref.slug), Text(ref.name))
+    console.print(table)
+    return 0
+
+
+# ------------------------------------------------------------------------------------ doctor
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _upstream_urls(obj: object, prefix: str = "") -> list[tuple[str, str]]:
+    """Every `*_url` key of the config except the database: the upstreams the service talks to."""
+    found: list[tuple[str, str]] = []
+    for f in dataclasses.fields(obj):  # type: ignore[arg-type]
+        value, key = getattr(obj, f.name), f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(value):
+            found.extend(_upstream_urls(value, key + "."))
+        elif key.endswith("_url") and key != "database.url" and isinstance(value, str) and value:
+            found.append((key, value))
+    return found
+
+
+def check_url(key: str, url: str, timeout: float) -> Check:
+    """Reachable means any HTTP answer below 500 within `timeout` (HEAD, else GET)."""
+    start = time.monotonic()
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            response = client.head(url)
+            if response.status_code in (405, 501):
+                with client.stream("GET", url) as streamed:
+                    response = streamed
+    except httpx.TimeoutException:
+        return Check(key, False, f"{url}  timed out after {timeout:g} s")
+    except (httpx.HTTPError, OSError, ValueError) as exc:
+        return Check(key, False, f"{url}  {type(exc).__name__}: {exc}".strip())
+    ms = (time.monotonic() - start) * 1000
+    return Check(key, response.status_code < 500, f"{url}  HTTP {response.status_code}, {ms:.0f} ms")
+
+
+def _database_check(config: Config) -> Check:
+    from alembic.script import ScriptDirectory
+
+    from storage.db import alembic_config, current_revision, make_engine
+
+    shown = make_url(config.database.url).render_as_string(hide_password=True)
+    try:
+        engine = make_engine(config.database.url)
+        try:
+            current = current_revision(engine)
+            head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+        finally:
+            engine.dispose()
+    except Exception as exc:  # any driver error means "not reachable"; say which
+        return Check("database", False, f"{shown}  unreachable: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    if current is None:
+        state = f"empty (schema is created on first use or by `sotabot db upgrade`; head {head})"
+    elif current == head:
+        state = f"schema {current}, up to date"
+    else:
+        state = f"schema {current}, head is {head}: run `sotabot db upgrade`"
+    return Check("database", True, f"{shown}  {state}")
+
+
+def _doctor(args: argparse.Namespace, app: Any) -> int:
+    config: Config = app.config
+    console = Console(highlight=False)
+
+    def show(check: Check) -> None:
+        line = Text("  ")
+        line.append("ok  " if check.ok else "FAIL", style="green" if check.ok else "red bold")
+        line.append(f"  {check.name:<34} {check.detail}")
+        console.print(line, soft_wrap=True)
+
+    source = str(Config.source_path) if Config.source_path else "defaults + environment (no file)"
+    console.print(Text("config", style="bold"))
+    show(Check("config", True, f"valid, from {source}"))
+    console.print(Text("database", style="bold"))
+    db = _database_check(config)
+    show(db)
+    console.print(Text("tokens (names only)", style="bold"))
+    secrets = config.secrets()
+    for key, is_set in secrets.items():
+        line = Text(f"  {'set    ' if is_set else 'not set'}  {key}", style="" if is_set else "dim")
+        console.print(line)
+    urls = _upstream_urls(config)
+    console.print(Text(f"upstreams (timeout {args.timeout:g} s)", style="bold"))
+    timeout = max(0.1, float(args.timeout))
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(urls)))) as pool:
+        checks = list(pool.map(lambda kv: check_url(kv[0], kv[1], timeout), urls))
+    for check in checks:
+        show(check)
+    reachable = sum(c.ok for c in checks)
+    summary = (
+        f"summary: config ok, database {'ok' if db.ok else 'FAILED'}, "
+        f"{sum(secrets.values())}/{len(secrets)} tokens set, {reachable}/{len(checks)} upstreams reachable"
+    )
+    if reachable < len(checks):
+        summary += " (unreachable upstreams are retried by the service; offline use still works)"
+    console.print(Text(summary, style="bold" if db.ok else "bold red"), soft_wrap=True)
+    sys.stdout.flush()
+    return 0 if db.ok else 1
