@@ -174,11 +174,11 @@ def _join(*parts: str | None) -> str:
     return " ".join(p.strip() for p in parts if p and p.strip())
 
 
-def _phrase(value: str, prefix: str = "") -> str:
+def _phrase(value: str, prefix: str = "", *, quote: bool = False) -> str:
     """One option value as one phrase of the command text: a task named "learning on graphs"
-    must not split at "on". Single words stay bare (so `task:help` still means help)."""
+    must not split at "on". Single words stay bare."""
     value = " ".join(value.split())
-    if not value or (" " not in value and not prefix):
+    if not value or (" " not in value and not prefix and not quote):
         return value
     for open_q, close_q in (('"', '"'), ("'", "'"), ("«", "»")):
         if open_q not in value and close_q not in value:
@@ -189,7 +189,7 @@ def _phrase(value: str, prefix: str = "") -> str:
 def sota_text(task: str, dataset: str | None = None, metric: str | None = None) -> str:
     """The command text for /sota's three options (the same grammar as Slack's `/sota ...`)."""
     return _join(
-        _phrase(task),
+        _phrase(task, quote=True),  # quoted: /sota task:help looks up a task, it does not run help
         _phrase(dataset, "dataset:") if dataset and dataset.strip() else None,
         _phrase(metric, "metric:") if metric and metric.strip() else None,
     )

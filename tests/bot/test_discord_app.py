@@ -224,6 +224,8 @@ def test_option_values_stay_whole_in_the_command_text():
         ("question answering by retrieval", None, "F1 on test"),
         ('a "quoted" task', "it's «odd»", None),
         ("image-classification", "ImageNet", None),
+        ("help", None, None),  # /sota task:help looks up a task named help, it does not show usage
+        ("subscribe", "x", None),
     ]:
         parsed = parse(sota_text(task, dataset, metric))
         assert parsed.name == "sota"

@@ -1,0 +1,182 @@
+"""Channels, their digest settings and their subscriptions.
+
+A channel is found only by its full key (platform, workspace, channel): every function here
+takes that key or a Channel row found by it, never an id from user input, so a command from
+workspace or guild A can never read or change the settings of B. Inserts use
+`ON CONFLICT DO NOTHING`, so two processes answering at once cannot create a duplicate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from storage.models import Channel, Subscription
+
+PLATFORMS = ("slack", "discord", "terminal")
+SUBSCRIPTION_KINDS = ("task", "category", "keyword")
+MAX_TARGET_CHARS = 300
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _insert(session: Session, table: Any) -> Any:
+    """An INSERT that can say ON CONFLICT DO NOTHING on the session's backend."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"unsupported database backend {dialect!r}")
+
+
+def _key(platform: str, workspace: str, channel: str) -> tuple[str, str, str]:
+    if platform not in PLATFORMS:
+        raise ValueError(f"unknown platform {platform!r}")
+    if not workspace or not channel:
+        raise ValueError("workspace and channel are required")
+    return platform, workspace[:100], channel[:100]
+
+
+def find_channel(session: Session, platform: str, workspace: str, channel: str) -> Channel | None:
+    """The channel row for this exact key, or None (reads never create rows)."""
+    platform, workspace, channel = _key(platform, workspace, channel)
+    return session.exec(
+        select(Channel).where(
+            Channel.platform == platform, Channel.workspace == workspace, Channel.channel == channel
+        )
+    ).first()
+
+
+def get_or_create_channel(
+    session: Session,
+    platform: str,
+    workspace: str,
+    channel: str,
+    name: str | None = None,
+    *,
+    timezone: str = "UTC",
+    digest_time: str = "09:00",
+) -> Channel:
+    """The channel row for this key, created with the given defaults on first use."""
+    platform, workspace, channel = _key(platform, workspace, channel)
+    found = find_channel(session, platform, workspace, channel)
+    if found is None:
+        stmt = _insert(session, Channel.__table__).values(
+            platform=platform,
+            workspace=workspace,
+            channel=channel,
+            name=name[:200] if name else None,
+            timezone=timezone,
+            digest_enabled=False,
+            digest_time=digest_time,
+            categories=[],
+            keywords=[],
+            active=True,
+            created_at=datetime.now(UTC),
+        )
+        session.exec(stmt.on_conflict_do_nothing(index_elements=["platform", "workspace", "channel"]))
+        found = find_channel(session, platform, workspace, channel)
+        assert found is not None
+    elif name and found.name != name[:200]:
+        found.name = name[:200]
+        session.add(found)
+        session.flush()
+    return found
+
+
+def _check_target(kind: str, target: str) -> str:
+    if kind not in SUBSCRIPTION_KINDS:
+        raise ValueError(f"unknown subscription kind {kind!r}")
+    target = target.strip()
+    if not target or len(target) > MAX_TARGET_CHARS:
+        raise ValueError(f"subscription target must be 1 to {MAX_TARGET_CHARS} characters")
+    return target
+
+
+def subscribe(session: Session, channel: Channel, kind: str, target: str) -> bool:
+    """Subscribe the channel; False when it already was."""
+    target = _check_target(kind, target)
+    stmt = _insert(session, Subscription.__table__).values(
+        channel_id=channel.id, kind=kind, target=target, created_at=datetime.now(UTC)
+    )
+    stmt = stmt.on_conflict_do_nothing(index_elements=["channel_id", "kind", "target"])
+    # RETURNING rather than rowcount: drivers disagree on rowcount for DO NOTHING
+    return session.exec(stmt.returning(Subscription.__table__.c.id)).first() is not None
+
+
+def unsubscribe(session: Session, channel: Channel, kind: str, target: str) -> bool:
+    """Remove one subscription; False when the channel did not have it."""
+    target = _check_target(kind, target)
+    result = session.exec(
+        delete(Subscription).where(
+            Subscription.channel_id == channel.id, Subscription.kind == kind, Subscription.target == target
+        )
+    )
+    return bool(result.rowcount)
+
+
+def unsubscribe_all(session: Session, channel: Channel) -> int:
+    """Remove every subscription of the channel; how many there were."""
+    result = session.exec(delete(Subscription).where(Subscription.channel_id == channel.id))
+    return int(result.rowcount or 0)
+
+
+def list_subscriptions(session: Session, channel: Channel) -> list[Subscription]:
+    """The channel's subscriptions, by kind then target."""
+    return list(
+        session.exec(
+            select(Subscription)
+            .where(Subscription.channel_id == channel.id)
+            .order_by(col(Subscription.kind), col(Subscription.target))
+        ).all()
+    )
+
+
+def subscribers(session: Session, kind: str, targets: Iterable[str]) -> list[tuple[Channel, Subscription]]:
+    """Active channels subscribed to any of `targets` of `kind` (the input of alerts)."""
+    targets = list(targets)
+    if not targets:
+        return []
+    rows = session.exec(
+        select(Channel, Subscription)
+        .join(Subscription, Subscription.channel_id == Channel.id)
+        .where(Subscription.kind == kind, col(Subscription.target).in_(targets), col(Channel.active).is_(True))
+        .order_by(col(Channel.id))
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def set_digest(
+    session: Session,
+    channel: Channel,
+    *,
+    enabled: bool | None = None,
+    time: str | None = None,
+    timezone: str | None = None,
+    categories: list[str] | None = None,
+    keywords: list[str] | None = None,
+) -> Channel:
+    """Change the given digest settings only; validates HH:MM and the IANA zone."""
+    if time is not None:
+        if not _HHMM.match(time):
+            raise ValueError(f"digest time must be HH:MM, got {time!r}")
+        channel.digest_time = time
+    if timezone is not None:
+        ZoneInfo(timezone)  # raises on an unknown zone
+        channel.timezone = timezone
+    if enabled is not None:
+        channel.digest_enabled = enabled
+    if categories is not None:
+        channel.categories = list(dict.fromkeys(categories))
+    if keywords is not None:
+        channel.keywords = list(dict.fromkeys(keywords))
+    session.add(channel)
+    session.flush()
+    return channel
