@@ -20,6 +20,7 @@ POLLERS: dict[str, str] = {
     "huggingface": "sources.huggingface",
     "paperswithcode": "sources.paperswithcode",
     "hf-leaderboards": "sources.hf_leaderboards",
+    "claims": "sources.claims_store",
 }
 
 

@@ -175,7 +175,13 @@ def _chart(board: Leaderboard, series: list, path: str) -> None:
     if not series:
         raise UserError(f"no dated results with a value on {board.dataset}: nothing to chart")
     try:
-        chart.render_sota_chart(board, series, path)
+        chart.render_sota_chart(
+            series,
+            path,
+            title=f"{board.task_name}: state of the art on {board.dataset}",
+            metric=board.metric,
+            higher_is_better=board.higher_is_better,
+        )
     except (ValueError, OSError) as exc:  # ChartError is a ValueError: unwritable path, nothing to draw
         raise UserError(f"chart {path}: {exc}") from None
 

@@ -102,29 +102,15 @@ def _fmt(value: float) -> str:
 
 
 def render_sota_chart(
-    series: Sequence[Point] | Any,
-    path: str | PathLike[str] | Sequence[Point],
-    *rest: Any,
-    title: str | None = None,
-    metric: str | None = None,
-    higher_is_better: bool | None = None,
+    series: Sequence[Point],
+    path: str | PathLike[str],
+    *,
+    title: str,
+    metric: str | None,
+    higher_is_better: bool | None,
 ) -> ChartData:
-    """Draw the chart of `series` (date order not required) to `path` as a PNG.
-
-    Also accepts `render_sota_chart(leaderboard, series, path)`, taking the title, metric
-    and direction from a storage.leaderboards.Leaderboard.
-    """
-    if hasattr(series, "benchmark_id") and hasattr(series, "task_name") and rest:
-        board = series
-        series, path = path, rest[0]  # type: ignore[assignment]
-        title = title or f"{board.task_name}: state of the art on {board.dataset}"
-        metric = metric or board.metric
-        if higher_is_better is None:
-            higher_is_better = board.higher_is_better
-    points = sorted(
-        (p for p in series if p.date is not None and p.value is not None),  # type: ignore[union-attr]
-        key=lambda p: p.date,
-    )
+    """Draw the chart of `series` (date order not required) to `path` as a PNG."""
+    points = sorted((p for p in series if p.date is not None and p.value is not None), key=lambda p: p.date)
     if not points:
         raise ChartError("no dated results with a value: nothing to chart")
     records = _records(points, higher_is_better)
@@ -142,7 +128,7 @@ def render_sota_chart(
         extends_to=points[-1].date if records and points[-1].date > records[-1].date else None,
         meta={"lower": higher_is_better is False},
     )
-    data.labels = _draw(data, path)  # type: ignore[arg-type]
+    data.labels = _draw(data, path)
     return data
 
 

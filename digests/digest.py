@@ -13,6 +13,7 @@ the wall clock; an ambiguous one on the fall-back day fires at its first occurre
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -21,13 +22,16 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from digests.message import Context, Divider, Header, Message, Section
-from storage.config import Config
+from storage.config import ArxivConfig, Config
 from storage.models import Channel, Paper, PaperRepo, Repo, as_utc
 from storage.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
 ARXIV_ABS = "https://arxiv.org/abs/"
+RECENT_EXTRA_DAYS = 2  # a paper counts as new for code_recheck_days + this (a weekend of slack)
+DEFAULT_RECENT_DAYS = ArxivConfig().code_recheck_days + RECENT_EXTRA_DAYS
+_ARXIV_YYMM = re.compile(r"(?:^|/)(\d{2})(\d{2})(?:\.\d{4,5}|\d{3})(?:v\d+)?$")
 
 
 @dataclass
@@ -84,20 +88,64 @@ def due_date(channel: Channel, now: datetime, grace: timedelta) -> tuple[date | 
     return due, missed
 
 
+def arxiv_month(arxiv_id: str | None) -> date | None:
+    """The first day of the month an arXiv id was issued in ("2411.17700" -> 2024-11-01, "cs/9301114" -> 1993-01-01)."""
+    match = _ARXIV_YYMM.search(arxiv_id or "")
+    if match is None:
+        return None
+    yy, mm = int(match.group(1)), int(match.group(2))
+    if not 1 <= mm <= 12:
+        return None
+    return date((1900 if yy >= 91 and "/" in (arxiv_id or "") else 2000) + yy, mm, 1)
+
+
+def is_recent(paper: Paper, since: datetime, until: datetime, recent_days: int) -> bool:
+    """Whether a paper is new enough for "new papers with code" (see `new_papers_with_code`)."""
+    cutoff = until - timedelta(days=recent_days)
+    published = as_utc(paper.published)
+    if published is not None:
+        return published >= cutoff
+    month = arxiv_month(paper.arxiv_id)
+    if month is not None:
+        return month >= cutoff.date().replace(day=1)
+    first_seen = as_utc(paper.first_seen_at)
+    return first_seen is not None and since < first_seen <= until
+
+
 def new_papers_with_code(
-    session: Session, since: datetime, until: datetime, categories: list[str], keywords: list[str], limit: int
+    session: Session,
+    since: datetime,
+    until: datetime,
+    categories: list[str],
+    keywords: list[str],
+    limit: int,
+    *,
+    recent_days: int = DEFAULT_RECENT_DAYS,
 ) -> tuple[list[DigestPaper], int]:
-    """Papers whose code appeared in (since, until], in the categories or matching a keyword.
+    """Recent papers whose code appeared in (since, until], in the categories or matching a keyword.
 
     Returns the first `limit` (most starred first) and the total count. The time window is
     bounded, so filtering categories and keywords in Python stays cheap and portable.
+
+    A link created in the window is not enough: the Papers with Code sync and the archive
+    import link years-old papers today. The paper itself must be recent: published within
+    `recent_days` before `until` (`sources.arxiv.code_recheck_days` + 2 from the digest: code
+    found while we still re-check a paper, plus a weekend); without a published date, its
+    arXiv id's month (YYMM) must not be before that cutoff's month; with neither, it must have
+    been first seen in the window.
     """
     rows = session.exec(
         select(Paper, PaperRepo, Repo)
         .join(PaperRepo, col(PaperRepo.paper_id) == Paper.id)
         .join(Repo, col(Repo.id) == PaperRepo.repo_id)
-        .where(col(PaperRepo.created_at) > since, col(PaperRepo.created_at) <= until, col(Paper.arxiv_id).is_not(None))
+        .where(
+            col(PaperRepo.created_at) > since,
+            col(PaperRepo.created_at) <= until,
+            col(Paper.arxiv_id).is_not(None),
+            col(Paper.published).is_(None) | (col(Paper.published) >= until - timedelta(days=recent_days)),
+        )
     ).all()
+    rows = [row for row in rows if is_recent(row[0], since, until, recent_days)]
     wanted = {c.lower() for c in categories}
     words = [k.lower() for k in keywords if k.strip()]
     best: dict[str, DigestPaper] = {}
@@ -155,7 +203,10 @@ def build_digest(
     local_date: date,
 ) -> Message | None:
     """The digest Message, or None when there is nothing to say."""
-    papers, total = new_papers_with_code(session, since, now, categories, keywords, config.digest.max_new_papers)
+    papers, total = new_papers_with_code(
+        session, since, now, categories, keywords, config.digest.max_new_papers,
+        recent_days=config.sources.arxiv.code_recheck_days + RECENT_EXTRA_DAYS,
+    )
     hot = _trending(session, categories, config.digest.max_trending, now)
     if not papers and not hot and not config.digest.send_empty:
         return None

@@ -93,6 +93,7 @@ def job_table(config: Config) -> list[tuple[str, Callable[[Engine, Config], Any]
     s = config.sources
     polls = [
         ("poll:arxiv", "sources.arxiv", s.arxiv.poll_interval_minutes),
+        ("claims", "sources.claims_store", s.arxiv.poll_interval_minutes),  # claims in the papers arXiv stored
         ("poll:huggingface", "sources.huggingface", s.huggingface.poll_interval_minutes),
         ("poll:github", "sources.github", s.github.refresh_interval_minutes),
         ("poll:paperswithcode", "sources.paperswithcode", s.paperswithcode.poll_interval_minutes),

@@ -69,14 +69,16 @@ def _distinctive(name: str) -> bool:
     return len(text.split()) >= 2 and len(text) >= 8
 
 
-def _merge(stored: Sequence[str], builtin: dict[str, list[str]]) -> dict[str, list[str]]:
+def _merge(stored: Sequence[str], builtin: dict[str, list[str]]) -> tuple[dict[str, list[str]], dict[str, str]]:
     """Stored names as canonical keys, each taking the aliases of the built-in entry it matches.
 
     Built-in entries that match no stored name stay as they are: the extractor still uses
     them to read the sentence precisely, and claims about them are simply not stored.
+    Also returns where each built-in name went (built-in name -> canonical name used).
     """
     out: dict[str, list[str]] = {}
     by_key: dict[str, str] = {}
+    moved: dict[str, str] = {}
     for name in stored:
         key = _match_key(name)
         if key and key not in by_key:
@@ -88,13 +90,19 @@ def _merge(stored: Sequence[str], builtin: dict[str, list[str]]) -> dict[str, li
         if target is None:
             out.setdefault(canonical, [])
             out[canonical].extend(a for a in aliases if a not in out[canonical])
+            moved[canonical] = canonical
         else:
             out[target].extend(a for a in [canonical, *aliases] if a not in out[target])
-    return out
+            moved[canonical] = target
+    return out, moved
 
 
 def build_taxonomy(session: Session) -> Taxonomy:
-    """The extractor's taxonomy: stored benchmark datasets and metrics + the built-in one."""
+    """The extractor's taxonomy: stored benchmark datasets and metrics + the built-in one.
+
+    The built-in headline metrics ("HumanEval" -> "Pass@1") come along, renamed to the
+    stored names their dataset and metric were merged into.
+    """
     builtin = default_taxonomy()
     builtin_dataset_keys = {_match_key(n) for name, al in builtin.datasets.items() for n in [name, *al]}
     builtin_metric_keys = {_match_key(n) for name, al in builtin.metrics.items() for n in [name, *al]}
@@ -106,7 +114,14 @@ def build_taxonomy(session: Session) -> Taxonomy:
     ).all()
     datasets = sorted(n for n in datasets if _distinctive(n) or _match_key(n) in builtin_dataset_keys)
     metrics = sorted(n for n in metrics if _distinctive(n) or _match_key(n) in builtin_metric_keys)
-    return Taxonomy(_merge(datasets, builtin.datasets), _merge(metrics, builtin.metrics))
+    merged_datasets, dataset_names = _merge(datasets, builtin.datasets)
+    merged_metrics, metric_names = _merge(metrics, builtin.metrics)
+    # "67% on HumanEval": the bare-percentage rule, in the stored names the claims are matched to.
+    headline = {
+        dataset_names.get(dataset, dataset): metric_names.get(metric, metric)
+        for dataset, metric in builtin.headline_metrics.items()
+    }
+    return Taxonomy(merged_datasets, merged_metrics, headline)
 
 
 @dataclass

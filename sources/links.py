@@ -1,9 +1,13 @@
 """Paper -> code links: GitHub URLs found in a paper's own text, stored with how they were found.
 
 A repository named in the abstract or the arXiv comment was put there by the authors, so it
-counts as official. Code often appears days after the announcement, so a paper without code
-is re-checked (by the Hugging Face poller or GitHub search) for `code_recheck_days` after it
-was first seen, then left alone; `Paper.code_checked_at` spaces those re-checks out.
+counts as official. A paper's first link is news for the tasks it has results on: every
+writer here calls `storage.results.paper_got_code` for papers that had no code before, which
+writes one `new_paper_with_code` event per task (deduplicated, so a relink writes nothing).
+
+Code often appears days after the announcement, so a paper without code is re-checked (by
+the Hugging Face poller or GitHub search) for `code_recheck_days` after it was first seen,
+then left alone; `Paper.code_checked_at` spaces those re-checks out.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from sqlalchemy import exists, insert
 from sqlmodel import Session, col, select
 
 from sources.repo_urls import normalise_repo_url
-from storage.models import Paper, PaperRepo, Repo, utcnow
+from storage.models import Paper, PaperRepo, Repo, Result, utcnow
+from storage.results import paper_got_code
 
 T = TypeVar("T")
 
@@ -94,10 +99,14 @@ def _link_many(session: Session, found: Sequence[tuple[int, str, list[str], bool
         for link in session.exec(select(PaperRepo).where(col(PaperRepo.paper_id).in_(chunk))).all():
             existing[(link.paper_id, link.repo_id)] = link
     created: list[dict[str, object]] = []
+    had_code = {paper_id for paper_id, _ in existing}
+    first_code: set[int] = set()
     now = utcnow()
     for (paper_id, repo_id), (found_by, official) in wanted.items():
         link = existing.get((paper_id, repo_id))
         if link is None:
+            if paper_id not in had_code:
+                first_code.add(paper_id)
             created.append(
                 {"paper_id": paper_id, "repo_id": repo_id, "official": official, "found_by": found_by}
                 | {"created_at": now}
@@ -108,7 +117,22 @@ def _link_many(session: Session, found: Sequence[tuple[int, str, list[str], bool
     if created:
         session.exec(insert(PaperRepo), params=created)  # one bulk INSERT, not one per link
     session.flush()
+    _announce_code(session, sorted(first_code), now)
     return len(created)
+
+
+def _announce_code(session: Session, paper_ids: Sequence[int], now: datetime) -> None:
+    """`new_paper_with_code` events for papers that just got their first repository.
+
+    Only papers with results can belong to a task, so one query per 500 papers finds them
+    first; a fresh arXiv paper (no results yet) costs nothing more.
+    """
+    with_results: set[int] = set()
+    for chunk in _chunks(paper_ids):
+        found = session.exec(select(Result.paper_id).where(col(Result.paper_id).in_(chunk)).distinct()).all()
+        with_results.update(paper_id for paper_id in found if paper_id is not None)
+    for paper_id in sorted(with_results):
+        paper_got_code(session, paper_id, now=now)
 
 
 def link_paper(session: Session, paper: Paper, found_by: str, urls: Iterable[str], official: bool) -> int:

@@ -267,3 +267,14 @@ def test_a_chart_that_cannot_be_written_is_a_one_line_error(db, capsys, tmp_path
     assert code == 1
     assert err.startswith("sotabot: chart ") and len(err.strip().splitlines()) == 1
     assert out == ""
+
+
+def test_chart_writes_a_png_that_decodes_for_the_benchmark_shown(db, capsys, tmp_path):
+    import matplotlib.image
+
+    for argv, name in ((("zz asr",), "main.png"), (("zz asr", "--dataset", "LibriSpeech test-other"), "other.png")):
+        target = tmp_path / name
+        code, out, _ = run(capsys, "sota", *argv, "--chart", str(target))
+        assert code == 0 and "chart written to" in out
+        height, width, channels = matplotlib.image.imread(target).shape  # a real, decodable PNG
+        assert width > 600 and height > 300 and channels in (3, 4)

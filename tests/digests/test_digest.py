@@ -209,6 +209,36 @@ def test_the_digest_lists_new_papers_with_code_in_the_channels_categories_and_ke
     assert msg.kind == "digest"
 
 
+def _old_or_new_paper_linked_today(
+    s: Session, arxiv_id: str, title: str, published: datetime | None, linked_at: datetime
+) -> None:
+    """A paper whose code link (as the PwC sync or the archive import makes them) was created at `linked_at`."""
+    paper = Paper(arxiv_id=arxiv_id, title=title, categories=["cs.CV"], published=published, first_seen_at=linked_at)
+    repo = Repo(url=f"https://github.com/lab/{arxiv_id.replace('.', '-')}")
+    s.add_all([paper, repo])
+    s.flush()
+    s.add(PaperRepo(paper_id=paper.id, repo_id=repo.id, official=False, found_by="pwc", created_at=linked_at))
+    s.commit()
+
+
+def test_a_years_old_paper_whose_code_link_was_imported_today_is_not_new(engine):
+    cfg = Config()  # sources.arxiv.code_recheck_days = 5: papers published in the last 7 days are new
+    linked = utc("2026-11-29T06:00")
+    with Session(engine) as s:
+        make_channel(s, "C1", "UTC", categories=["cs.CV"])
+        _old_or_new_paper_linked_today(s, "1512.03385", "Deep Residual Learning", utc("2015-12-10T00:00"), linked)
+        _old_or_new_paper_linked_today(s, "1706.03762", "Attention Undated", None, linked)  # id says June 2017
+        _old_or_new_paper_linked_today(s, "2611.00010", "Eight Days Old", utc("2026-11-21T08:00"), linked)
+        _old_or_new_paper_linked_today(s, "2611.00011", "Six Days Old", utc("2026-11-23T08:00"), linked)
+        _old_or_new_paper_linked_today(s, "2611.00012", "Undated This Month", None, linked)
+    assert len(send_due(engine, cfg, utc("2026-11-29T09:00")).queued) == 1
+    with Session(engine) as s:
+        msg = Message.from_dict(s.exec(select(Delivery)).one().payload)
+    body = "\n".join(getattr(b, "text", "") for b in msg.blocks)
+    assert "Six Days Old" in body and "Undated This Month" in body
+    assert "Deep Residual Learning" not in body and "Attention Undated" not in body and "Eight Days Old" not in body
+
+
 def test_an_empty_day_is_skipped_unless_send_empty(sqlite_engine):
     cfg = Config()
     with Session(sqlite_engine) as s:

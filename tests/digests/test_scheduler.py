@@ -17,6 +17,7 @@ def test_every_poll_has_a_job_and_an_interval_of_zero_turns_it_off():
     cfg = Config()
     assert {job for job, _, _ in job_table(cfg)} == {
         "poll:arxiv",
+        "claims",
         "poll:huggingface",
         "poll:github",
         "poll:paperswithcode",
@@ -26,6 +27,14 @@ def test_every_poll_has_a_job_and_an_interval_of_zero_turns_it_off():
     }
     cfg.sources.github.refresh_interval_minutes = 0
     assert "poll:github" not in {job for job, _, _ in job_table(cfg)}
+
+
+def test_the_claims_pass_runs_at_the_arxiv_interval_and_stops_with_it():
+    cfg = Config()
+    intervals = {job: seconds for job, _, seconds in job_table(cfg)}
+    assert intervals["claims"] == intervals["poll:arxiv"] == cfg.sources.arxiv.poll_interval_minutes * 60.0
+    cfg.sources.arxiv.poll_interval_minutes = 0
+    assert {"poll:arxiv", "claims"}.isdisjoint({job for job, _, _ in job_table(cfg)})
 
 
 def test_the_jobs_are_single_instance_coalescing_and_in_utc(sqlite_engine):

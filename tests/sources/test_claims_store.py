@@ -184,3 +184,34 @@ def test_the_taxonomy_uses_stored_names_and_leaves_out_ordinary_words(engine):
     assert "Cars" not in taxonomy.datasets
     claims = extract_claims("Our model reaches 88.5% top-1 accuracy on ImageNet-1k.", taxonomy)
     assert [(c.dataset, c.metric, c.value) for c in claims] == [("ImageNet", "Top 1 Accuracy", 88.5)]
+
+
+CODE_LLAMA = "2308.12950"  # "scores of up to 67% and 65% on HumanEval and MBPP, respectively": no metric named
+
+
+def test_bare_percentages_on_a_benchmark_with_one_usual_metric_are_stored_from_the_database_pipeline(engine):
+    with Session(engine) as s:
+        bench(s, "code-generation", "HumanEval", [("pass@1", "higher")], results=50)
+        bench(s, "code-generation", "MBPP", [("pass@1", "higher")], results=30)
+        add_paper(s, CODE_LLAMA)
+        s.commit()
+        taxonomy = build_taxonomy(s)
+    assert taxonomy.headline_metrics["HumanEval"] == "pass@1"  # the built-in rule, in the stored metric's name
+    assert taxonomy.headline_metrics["MBPP"] == "pass@1"
+    report = store_new_claims(engine)
+    with Session(engine) as s:
+        assert stored(s) == {
+            ("code-generation", "HumanEval", "pass@1"): (67.0, "Code Llama"),
+            ("code-generation", "MBPP", "pass@1"): (65.0, "Code Llama"),
+        }
+    assert report.new == 2
+
+
+def test_the_poll_command_runs_the_claims_pass(tmp_path, monkeypatch, capsys):
+    from bot.cli import main
+
+    monkeypatch.setenv("SOTABOT_DATABASE__URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    assert main(["poll", "claims", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["source"], out["errors"]) == ("claims", [])
+    assert "papers" in out["details"]  # the claims pass ran (over whatever papers the database holds)

@@ -9,7 +9,8 @@ import pytest
 from sqlmodel import Session, select
 
 from sources.links import discover_links, find_github_urls, link_paper, mark_code_checked, papers_needing_code
-from storage.models import Paper, PaperRepo, Repo
+from storage.models import Benchmark, Dataset, Metric, Paper, PaperRepo, Repo, ResultEvent, Task
+from storage.results import record_result
 
 OWNER_REPO = ["https://github.com/owner/repo"]
 
@@ -163,3 +164,74 @@ def test_papers_without_code_are_rechecked_for_a_few_days_then_left_alone(engine
         assert papers_needing_code(s, now, recheck_days=5, every=timedelta(hours=6)) == []
         later = now + timedelta(hours=7)
         assert [p.arxiv_id for p in papers_needing_code(s, later, recheck_days=5, limit=1)] == ["2411.00005"]
+
+
+def _paper_with_results(session: Session, arxiv_id: str, tasks: list[str]) -> Paper:
+    """A paper with a result on one benchmark of each task (so it belongs to those tasks)."""
+    paper = _paper(session, arxiv_id)
+    metric = Metric(name="Accuracy", direction="higher")
+    dataset = Dataset(name="Some Set")
+    session.add_all([metric, dataset])
+    session.flush()
+    for slug in tasks:
+        task = Task(slug=slug, name=slug.title())
+        session.add(task)
+        session.flush()
+        bench = Benchmark(task_id=task.id, dataset_id=dataset.id, primary_metric_id=metric.id)
+        session.add(bench)
+        session.flush()
+        record_result(
+            session, benchmark_id=bench.id, model="M", paper_key=arxiv_id, paper_id=paper.id,
+            values={metric.id: (90.0, "90.0")}, source="pwc_api", verified=True,
+        )
+    return paper
+
+
+def _code_events(session: Session) -> list[ResultEvent]:
+    return list(session.exec(select(ResultEvent).where(ResultEvent.kind == "new_paper_with_code")).all())
+
+
+def test_a_papers_first_repository_is_one_new_paper_with_code_event_per_task_and_relinking_writes_none(engine):
+    with Session(engine) as s:
+        paper = _paper_with_results(s, "2411.00007", ["image-classification"])
+        assert link_paper(s, paper, "huggingface", ["https://github.com/Lab/Model"], False) == 1
+        s.commit()
+        (event,) = _code_events(s)
+        assert (event.paper_id, event.payload["task"]) == (paper.id, "image-classification")
+        assert event.payload["repo_url"] == "https://github.com/lab/model"  # what digests.alerts shows as code
+        assert link_paper(s, paper, "github_search", ["https://github.com/lab/model"], False) == 0  # relink
+        assert link_paper(s, paper, "pwc", ["https://github.com/lab/model-v2"], True) == 1  # not its first code
+        assert discover_links(s, paper) == 0
+        s.commit()
+        assert len(_code_events(s)) == 1
+
+
+def test_a_paper_with_results_on_two_tasks_gets_an_event_for_each_and_a_paper_without_results_none(engine):
+    with Session(engine) as s:
+        both = _paper_with_results(s, "2411.00008", ["object-detection", "instance-segmentation"])
+        bare = _paper(s, "2411.00009", abstract="Code: https://github.com/lab/bare")
+        link_paper(s, both, "abstract", ["https://github.com/lab/both"], True)
+        discover_links(s, bare)
+        s.commit()
+        assert sorted(e.payload["task"] for e in _code_events(s)) == ["instance-segmentation", "object-detection"]
+
+
+def test_a_second_repository_is_not_news_even_when_the_paper_had_code_before_its_results(engine):
+    with Session(engine) as s:
+        paper = _paper(s, "2411.00010")
+        link_paper(s, paper, "abstract", ["https://github.com/lab/first"], True)  # code, no task yet
+        s.commit()
+        task = Task(slug="depth-estimation", name="Depth Estimation")
+        metric, dataset = Metric(name="RMSE", direction="lower"), Dataset(name="NYU")
+        s.add_all([task, metric, dataset])
+        s.flush()
+        bench = Benchmark(task_id=task.id, dataset_id=dataset.id, primary_metric_id=metric.id)
+        s.add(bench)
+        s.flush()
+        record_result(
+            s, benchmark_id=bench.id, model="M", paper_key="2411.00010", paper_id=paper.id,
+            values={metric.id: (0.3, "0.3")}, source="pwc_api", verified=True,
+        )
+        assert link_paper(s, paper, "huggingface", ["https://github.com/lab/second"], False) == 1
+        s.commit()
+        assert _code_events(s) == []
