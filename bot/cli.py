@@ -23,6 +23,10 @@ log = logging.getLogger("sotabot")
 COMMAND_MODULES = [
     "bot.cli_db",
     "bot.cli_poll",
+    "bot.cli_import",
+    "bot.cli_events",
+    "bot.cli_sota",
+    "bot.cli_sources",
     "bot.cli_ops",
     "bot.cli_run",
 ]
