@@ -71,9 +71,16 @@ def main(argv: list[str] | None = None) -> int:
             insert(Channel),
             [
                 {
-                    "platform": "slack", "workspace": "TBENCH", "channel": f"C{i:06d}", "timezone": "UTC",
-                    "digest_enabled": True, "digest_time": "09:00", "categories": ["cs.CV"], "keywords": [],
-                    "active": True, "created_at": created,
+                    "platform": "slack",
+                    "workspace": "TBENCH",
+                    "channel": f"C{i:06d}",
+                    "timezone": "UTC",
+                    "digest_enabled": True,
+                    "digest_time": "09:00",
+                    "categories": ["cs.CV"],
+                    "keywords": [],
+                    "active": True,
+                    "created_at": created,
                 }
                 for i in range(n)
             ],
@@ -95,7 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     base_rate = n / base_s
     rows = [
         ("channels", f"{n}"),
-        ("digests queued (send_due)", f"{len(report.queued)} in {queue_s:.2f} s ({len(report.queued) / queue_s:.0f}/s)"),
+        (
+            "digests queued (send_due)",
+            f"{len(report.queued)} in {queue_s:.2f} s ({len(report.queued) / queue_s:.0f}/s)",
+        ),
         ("delivered via outbox", f"{len(posts)} in {deliver_s:.2f} s = {rate:.0f} msg/s"),
         ("baseline: bare slack_sdk posts", f"{n} in {base_s:.2f} s = {base_rate:.0f} msg/s"),
         ("outbox / baseline throughput", f"{rate / base_rate:.2f}x"),

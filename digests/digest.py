@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from digests.message import Context, Divider, Header, Message, Section
+from digests.trending import TrendingPaper, trending
 from storage.config import ArxivConfig, Config
 from storage.models import Channel, Paper, PaperRepo, Repo, as_utc
 from storage.outbox import enqueue
@@ -180,16 +181,21 @@ def _repo_label(url: str) -> str:
     return url.removeprefix("https://github.com/")
 
 
-def _trending(session: Session, categories: list[str], limit: int, now: datetime) -> list:
-    try:
-        from digests.trending import trending
-    except ModuleNotFoundError:  # pragma: no cover - trending ships with the sources issue
-        return []
-    seen: dict[str, object] = {}
+def _trending(
+    session: Session, categories: list[str], limit: int, now: datetime, cache: dict[tuple, list] | None = None
+) -> list[TrendingPaper]:
+    """Trending papers across the categories; `cache` shares them between channels of one tick."""
+    key = (tuple(sorted(categories)), limit, now)
+    if cache is not None and key in cache:
+        return cache[key]
+    seen: dict[str, TrendingPaper] = {}
     for category in categories or [None]:
         for item in trending(session, category=category, days=7, limit=limit, now=now):
             seen.setdefault(item.arxiv_id, item)
-    return sorted(seen.values(), key=lambda t: -t.score)[:limit]  # type: ignore[attr-defined]
+    result = sorted(seen.values(), key=lambda t: -t.score)[:limit]
+    if cache is not None:
+        cache[key] = result
+    return result
 
 
 def build_digest(
@@ -201,13 +207,14 @@ def build_digest(
     since: datetime,
     now: datetime,
     local_date: date,
+    trending_cache: dict[tuple, list] | None = None,
 ) -> Message | None:
     """The digest Message, or None when there is nothing to say."""
     papers, total = new_papers_with_code(
         session, since, now, categories, keywords, config.digest.max_new_papers,
         recent_days=config.sources.arxiv.code_recheck_days + RECENT_EXTRA_DAYS,
     )
-    hot = _trending(session, categories, config.digest.max_trending, now)
+    hot = _trending(session, categories, config.digest.max_trending, now, trending_cache)
     if not papers and not hot and not config.digest.send_empty:
         return None
     scope = ", ".join(categories) + (f"; keywords: {', '.join(keywords)}" if keywords else "")
@@ -243,10 +250,12 @@ def send_due(engine: Engine, config: Config, now: datetime) -> SendDueReport:
     """Queue the digests due at `now`; each channel in its own short transaction."""
     grace = timedelta(minutes=config.digest.grace_minutes)
     report = SendDueReport()
-    with Session(engine) as session:
-        channel_ids = session.exec(
-            select(Channel.id).where(col(Channel.digest_enabled).is_(True), col(Channel.active).is_(True))
+    with Session(engine) as session:  # one read to find the few channels with work at this instant
+        candidates = session.exec(
+            select(Channel).where(col(Channel.digest_enabled).is_(True), col(Channel.active).is_(True))
         ).all()
+        channel_ids = [ch.id for ch in candidates if due_date(ch, now, grace) != (None, None)]
+    trending_cache: dict[tuple, list] = {}
     for channel_id in channel_ids:
         with Session(engine) as session:
             channel = session.get(Channel, channel_id)
@@ -271,6 +280,7 @@ def send_due(engine: Engine, config: Config, now: datetime) -> SendDueReport:
                 since=since,
                 now=now,
                 local_date=day,
+                trending_cache=trending_cache,
             )
             channel.last_digest_date = day
             channel.last_digest_at = now

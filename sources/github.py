@@ -40,6 +40,7 @@ from sources.http import Clock, PoliteClient, Politeness, SystemClock, UpstreamE
 from sources.links import link_paper, mark_code_checked, papers_needing_code
 from sources.poll import PollReport, get_state, record_outcome
 from sources.repo_urls import normalise_repo_url
+from sources.values import parse_timestamp
 from storage.config import Config
 from storage.db import session_scope
 from storage.models import Paper, Repo, StarSnapshot, as_utc
@@ -109,16 +110,6 @@ def _str(value: Any, limit: int = 100) -> str | None:
     return value[:limit] if isinstance(value, str) and value else None
 
 
-def _datetime(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def parse_repo_json(data: Any) -> RepoInfo | None:
     """A REST repository (or search item) object; None if it is not one. Missing fields stay None."""
     if not isinstance(data, dict):
@@ -130,7 +121,7 @@ def parse_repo_json(data: Any) -> RepoInfo | None:
     return RepoInfo(
         full_name=full_name,
         stars=_int(data.get("stargazers_count")),
-        pushed_at=_datetime(data.get("pushed_at")),
+        pushed_at=parse_timestamp(data.get("pushed_at")),
         language=_str(data.get("language")),
         license=_str(lic.get("spdx_id")) if isinstance(lic, dict) else None,
         archived=data.get("archived") is True,
@@ -146,7 +137,7 @@ def parse_graphql_repo(data: Any) -> RepoInfo | None:
     return RepoInfo(
         full_name=_str(data.get("nameWithOwner"), 300),
         stars=_int(data.get("stargazerCount")),
-        pushed_at=_datetime(data.get("pushedAt")),
+        pushed_at=parse_timestamp(data.get("pushedAt")),
         language=_str(lang.get("name")) if isinstance(lang, dict) else None,
         license=_str(lic.get("spdxId")) if isinstance(lic, dict) else None,
         archived=data.get("isArchived") is True,
@@ -685,7 +676,7 @@ def _read_pause(engine: Engine) -> datetime | None:
         except ValueError:
             return None
     until = cursor.get("rate_limited_until") if isinstance(cursor, dict) else None
-    return _datetime(until)
+    return parse_timestamp(until)
 
 
 def _write_pause(engine: Engine, until: datetime | None) -> None:

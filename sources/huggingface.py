@@ -31,6 +31,7 @@ from sources.http import Clock, PoliteClient, Politeness, SystemClock, UpstreamE
 from sources.links import link_paper, mark_code_checked, papers_needing_code
 from sources.poll import PollReport, get_state, record_outcome
 from sources.repo_urls import normalise_repo_url
+from sources.values import parse_timestamp
 from storage.config import Config
 from storage.db import session_scope
 from storage.models import Paper, Repo
@@ -79,16 +80,6 @@ def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def _when(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def parse_paper(entry: Any) -> HfPaper | None:
     """A daily-papers entry (`{"paper": {...}, ...}`) or a `/api/papers/{id}` object; None if unusable."""
     if not isinstance(entry, dict):
@@ -113,7 +104,7 @@ def parse_paper(entry: Any) -> HfPaper | None:
         title=_text(paper.get("title")) or _text(entry.get("title")),
         abstract=_text(paper.get("summary")) or _text(entry.get("summary")),
         authors=authors,
-        published=_when(paper.get("publishedAt")),
+        published=parse_timestamp(paper.get("publishedAt")),
         upvotes=_count(pick("upvotes")),
         github_repo=repo if isinstance(repo, str) and repo.strip() else None,
         github_stars=_count(pick("githubStars")),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 
 # Cells that mean "no value": dashes of every kind, empty, n/a, question marks.
@@ -126,3 +127,14 @@ def normalise_arxiv_id(text: str | None) -> str | None:
     if match:
         return _canonical(match["id"])
     return arxiv_id_from_url(text)
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """An ISO 8601 timestamp from an API ("2024-12-19T10:00:00Z") as aware UTC; None if unusable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
