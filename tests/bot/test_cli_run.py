@@ -42,6 +42,15 @@ def test_run_on_a_fresh_machine_answers_sota_in_the_terminal_and_exits_on_quit(t
     assert "Traceback" not in result.stderr
 
 
+def test_run_on_a_fresh_machine_answers_object_detection_from_the_starter_claims(tmp_path):
+    result = sotabot(["run"], tmp_path, "/sota object detection\nquit\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Object Detection")
+    assert re.search(r"^1\s+DINO\b", result.stdout, flags=re.MULTILINE)
+    assert "? unverified claim" in result.stdout  # claims from abstracts are flagged as such
+    assert "Traceback" not in result.stderr
+
+
 def test_run_with_stdin_at_end_of_input_exits_zero(tmp_path):
     result = sotabot(["run"], tmp_path, "")
     assert result.returncode == 0, result.stderr
