@@ -13,7 +13,6 @@ the wall clock; an ambiguous one on the fall-back day fires at its first occurre
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -23,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from digests.message import Context, Divider, Header, Message, Section
 from digests.trending import TrendingPaper, trending
+from sources.values import arxiv_month
 from storage.config import ArxivConfig, Config
 from storage.models import Channel, Paper, PaperRepo, Repo, as_utc
 from storage.outbox import enqueue
@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 ARXIV_ABS = "https://arxiv.org/abs/"
 RECENT_EXTRA_DAYS = 2  # a paper counts as new for code_recheck_days + this (a weekend of slack)
 DEFAULT_RECENT_DAYS = ArxivConfig().code_recheck_days + RECENT_EXTRA_DAYS
-_ARXIV_YYMM = re.compile(r"(?:^|/)(\d{2})(\d{2})(?:\.\d{4,5}|\d{3})(?:v\d+)?$")
 
 
 @dataclass
@@ -87,17 +86,6 @@ def due_date(channel: Channel, now: datetime, grace: timedelta) -> tuple[date | 
         else:
             missed = day
     return due, missed
-
-
-def arxiv_month(arxiv_id: str | None) -> date | None:
-    """The first day of the month an arXiv id was issued in ("2411.17700" -> 2024-11-01, "cs/9301114" -> 1993-01-01)."""
-    match = _ARXIV_YYMM.search(arxiv_id or "")
-    if match is None:
-        return None
-    yy, mm = int(match.group(1)), int(match.group(2))
-    if not 1 <= mm <= 12:
-        return None
-    return date((1900 if yy >= 91 and "/" in (arxiv_id or "") else 2000) + yy, mm, 1)
 
 
 def is_recent(paper: Paper, since: datetime, until: datetime, recent_days: int) -> bool:

@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 
 from sources.pwc_archive import ArchiveError, import_tables
 from sources.taxonomy import CURATED_ALIASES, metric_direction, normalise, slugify
+from sources.values import arxiv_month
 from storage.models import Benchmark, Dataset, Metric, Task, TaskAlias, utcnow
 from storage.results import CLAIM_SOURCE, record_result
 
@@ -165,6 +166,7 @@ def load_starter_claims(engine: Engine, path: Path = CLAIMS_FILE, config: Any = 
                 values={metric.id or 0: (float(entry["value"]), str(entry["raw"]))},
                 paper_title=entry["paper_title"],
                 paper_url=f"https://arxiv.org/abs/{arxiv_id}",
+                result_date=arxiv_month(arxiv_id),  # the month the paper appeared
                 source=CLAIM_SOURCE,
                 verified=False,
                 evidence=entry["evidence"],

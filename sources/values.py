@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 # Cells that mean "no value": dashes of every kind, empty, n/a, question marks.
@@ -138,3 +138,17 @@ def parse_timestamp(value: object) -> datetime | None:
     except ValueError:
         return None
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+_ARXIV_YYMM = re.compile(r"(?:^|/)(\d{2})(\d{2})(?:\.\d{4,5}|\d{3})(?:v\d+)?$")
+
+
+def arxiv_month(arxiv_id: str | None) -> date | None:
+    """The first day of the month an arXiv id was issued in ("2411.17700" -> 2024-11-01, "cs/9301114" -> 1993-01-01)."""
+    match = _ARXIV_YYMM.search(arxiv_id or "")
+    if match is None:
+        return None
+    yy, mm = int(match.group(1)), int(match.group(2))
+    if not 1 <= mm <= 12:
+        return None
+    return date((1900 if yy >= 91 and "/" in (arxiv_id or "") else 2000) + yy, mm, 1)

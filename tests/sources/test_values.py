@@ -4,6 +4,7 @@ repository URLs have one spelling."""
 from __future__ import annotations
 
 import math
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sources.repo_urls import normalise_repo_url
-from sources.values import arxiv_id_from_url, find_arxiv_url, normalise_arxiv_id, parse_value, raw_text
+from sources.values import arxiv_id_from_url, arxiv_month, find_arxiv_url, normalise_arxiv_id, parse_value, raw_text
 
 
 @pytest.mark.parametrize(
@@ -163,3 +164,20 @@ def test_an_arxiv_url_inside_other_text_is_found():
     assert find_arxiv_url("see arxiv.org/pdf/1711.00043v2.pdf.") == ("arxiv.org/pdf/1711.00043v2.pdf", "1711.00043")
     assert find_arxiv_url("https://aclweb.org/anthology/P18-1") is None
     assert find_arxiv_url(None) is None
+
+
+@pytest.mark.parametrize(
+    ("arxiv_id", "month"),
+    [
+        ("2411.17700", date(2024, 11, 1)),
+        ("2203.03605v3", date(2022, 3, 1)),
+        ("0704.0001", date(2007, 4, 1)),
+        ("cs/9301114", date(1993, 1, 1)),
+        ("hep-ph/0112017", date(2001, 12, 1)),
+        ("2413.00001", None),
+        ("not-an-id", None),
+        (None, None),
+    ],
+)
+def test_an_arxiv_id_tells_the_month_the_paper_appeared(arxiv_id, month):
+    assert arxiv_month(arxiv_id) == month
