@@ -55,7 +55,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from sources.http import USER_AGENT, Clock, PoliteClient, Politeness, UpstreamError
+from sources.http import ApiError, Clock, JsonApi, NotFound, Politeness, UpstreamError
 from sources.poll import PollReport, get_state, record_outcome
 from sources.taxonomy import CURATED_ALIASES, metric_direction, normalise, slugify
 from storage.config import Config
@@ -77,14 +77,6 @@ DEFAULT_METRIC = "Score"
 LOWER_DEFAULT_METRIC = "Score (lower is better)"
 
 _ARXIV_URL = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5}|[a-z][a-z.-]*/\d{7})(?:v\d+)?", re.IGNORECASE)
-
-
-class ApiError(Exception):
-    """An answer that breaks the contract: not JSON, truncated, wrong shape, HTTP 4xx."""
-
-
-class NotFound(ApiError):
-    """HTTP 404: the dataset has no leaderboard (or is gone)."""
 
 
 # ------------------------------------------------------------------------------------------
@@ -251,46 +243,23 @@ def ranking_direction(rows: list[LeaderboardRow]) -> str:
 # The client
 
 
-class HubLeaderboardClient:
+class HubLeaderboardClient(JsonApi):
     """GETs against the Hub API with the shared polite client; JSON or a clear ApiError."""
 
     def __init__(self, config: Config, *, clock: Clock | None = None, transport: httpx.BaseTransport | None = None):
         hf = config.sources.huggingface
         token = hf.token.reveal()
         budget = TOKEN_CALLS_PER_5_MIN if token else ANONYMOUS_CALLS_PER_5_MIN
-        contact = config.sources.arxiv.contact
         self.base = hf.api_url.rstrip("/") + "/"
-        self.http = PoliteClient(
+        super().__init__(
             hf.api_url,
             politeness=Politeness.from_config(config.sources.http, min_interval=300.0 / budget),
-            user_agent=f"{USER_AGENT} mailto:{contact}" if contact else USER_AGENT,
-            headers={"Accept": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
+            contact=config.sources.arxiv.contact,
+            headers={"Authorization": f"Bearer {token}"} if token else None,
             clock=clock,
             transport=transport,
             name=SOURCE,
         )
-
-    @property
-    def requests(self) -> int:
-        return self.http.requests
-
-    def close(self) -> None:
-        self.http.close()
-
-    def _get(self, url: str, params: dict[str, str] | None = None) -> httpx.Response:
-        response = self.http.get(url, params=params)
-        if response.status_code == 404:
-            raise NotFound(f"{url}: not found upstream")
-        if response.status_code >= 400:
-            raise ApiError(f"{url}: HTTP {response.status_code}: {response.text[:200]}")
-        return response
-
-    @staticmethod
-    def _json(url: str, response: httpx.Response) -> Any:
-        try:
-            return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ApiError(f"{url}: response is not valid JSON ({exc.__class__.__name__}: {exc})") from None
 
     def _same_host(self, url: str) -> bool:
         """Follow a next link only to our own API (never send the token elsewhere)."""
@@ -305,8 +274,8 @@ class HubLeaderboardClient:
         for _ in range(MAX_LIST_PAGES):
             if url is None:
                 break
-            response = self._get(url, params)
-            for bench in parse_benchmarks(self._json(url, response)):
+            response = self.get_response(url, params)
+            for bench in parse_benchmarks(self.decode(url, response)):
                 found.setdefault(bench.repo_id, bench)
             next_url = response.links.get("next", {}).get("url")
             url, params = (next_url, None) if next_url and self._same_host(next_url) else (None, None)
@@ -314,7 +283,7 @@ class HubLeaderboardClient:
 
     def leaderboard(self, repo_id: str) -> list[LeaderboardRow]:
         url = f"datasets/{quote(repo_id, safe='/')}/leaderboard"
-        return parse_leaderboard(self._json(url, self._get(url)))
+        return parse_leaderboard(self.get_json(url))
 
 
 # ------------------------------------------------------------------------------------------

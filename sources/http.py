@@ -243,3 +243,65 @@ class PoliteClient:
 
     def post(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("POST", url, **kwargs)
+
+
+class ApiError(Exception):
+    """A JSON API answer that breaks the contract: not JSON, truncated, wrong shape, HTTP 4xx."""
+
+
+class NotFound(ApiError):
+    """HTTP 404: the upstream does not know this object."""
+
+
+class JsonApi:
+    """A polite client for a JSON API: 404 -> NotFound, other 4xx or bad JSON -> ApiError.
+
+    Retries, pacing and the body cap come from PoliteClient; a contact address, when given,
+    goes into the User-Agent so the upstream can reach the operator.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        politeness: Politeness,
+        contact: str = "",
+        headers: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+        transport: httpx.BaseTransport | None = None,
+        name: str,
+    ) -> None:
+        self.http = PoliteClient(
+            base_url,
+            politeness=politeness,
+            user_agent=f"{USER_AGENT} mailto:{contact}" if contact else USER_AGENT,
+            headers={"Accept": "application/json", **(headers or {})},
+            clock=clock,
+            transport=transport,
+            name=name,
+        )
+
+    @property
+    def requests(self) -> int:
+        return self.http.requests
+
+    def close(self) -> None:
+        self.http.close()
+
+    def get_response(self, url: str, params: Mapping[str, Any] | None = None) -> httpx.Response:
+        response = self.http.get(url, params=params)
+        if response.status_code == 404:
+            raise NotFound(f"{url}: not found upstream")
+        if response.status_code >= 400:
+            raise ApiError(f"{url}: HTTP {response.status_code}: {response.text[:200]}")
+        return response
+
+    @staticmethod
+    def decode(url: str, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(f"{url}: response is not valid JSON ({exc.__class__.__name__}: {exc})") from None
+
+    def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.decode(url, self.get_response(url, params))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from sources.http import USER_AGENT, Clock, PoliteClient, Politeness, UpstreamError
+from sources.http import ApiError, Clock, JsonApi, NotFound, Politeness, UpstreamError
 from sources.links import link_paper
 from sources.poll import PollReport, get_state, record_outcome
 from sources.taxonomy import metric_direction
@@ -60,14 +60,6 @@ PAGE_SIZE = 100
 MAX_PAGES = 10  # a 1,000-row scan ceiling per leaderboard, as the official CLI uses
 MAX_BENCHMARKS_PER_TASK = 10  # leaderboards read per task, in priority order
 MAX_PAPER_LOOKUPS_PER_TASK = 25  # `papers/{ref}` calls per task for code repositories
-
-
-class ApiError(Exception):
-    """A response that breaks the contract: not JSON, truncated, wrong shape, HTTP 4xx."""
-
-
-class NotFound(ApiError):
-    """HTTP 404: the server does not know this task, benchmark or paper."""
 
 
 # ------------------------------------------------------------------------------------------
@@ -265,7 +257,7 @@ def parse_repositories(data: Any) -> list[tuple[str, bool]]:
 # The client
 
 
-class PapersWithCodeClient:
+class PapersWithCodeClient(JsonApi):
     """GETs against the API with the shared polite client; JSON or a clear ApiError."""
 
     def __init__(self, config: Config, *, clock: Clock | None = None, transport: httpx.BaseTransport | None = None):
@@ -275,35 +267,20 @@ class PapersWithCodeClient:
             min_interval=1.0 / pwc.requests_per_second if pwc.requests_per_second > 0 else 0.0,
             max_body_bytes=pwc.max_body_bytes,
         )
-        contact = config.sources.arxiv.contact
-        self.http = PoliteClient(
+        super().__init__(
             pwc.api_url,
             politeness=politeness,
-            user_agent=f"{USER_AGENT} mailto:{contact}" if contact else USER_AGENT,
+            contact=config.sources.arxiv.contact,
             headers={"Accept": "application/json, text/plain;q=0.9"},
             clock=clock,
             transport=transport,
             name=SOURCE,
         )
 
-    @property
-    def requests(self) -> int:
-        return self.http.requests
-
-    def close(self) -> None:
-        self.http.close()
-
-    def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+    def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Booleans as the API spells them; None-valued parameters left out."""
         clean = {k: ("true" if v is True else "false" if v is False else v) for k, v in (params or {}).items()}
-        response = self.http.get(path, params={k: v for k, v in clean.items() if v is not None})
-        if response.status_code == 404:
-            raise NotFound(f"{path}: not found upstream")
-        if response.status_code >= 400:
-            raise ApiError(f"{path}: HTTP {response.status_code}: {response.text[:200]}")
-        try:
-            return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ApiError(f"{path}: response is not valid JSON ({exc.__class__.__name__}: {exc})") from None
+        return super().get_json(url, {k: v for k, v in clean.items() if v is not None})
 
     def areas_with_tasks(self) -> list[tuple[str, str, str | None]]:
         """(slug, name, area) of the visible top-level tasks of every area."""
