@@ -538,10 +538,6 @@ def _bad_categories(error: str, asked: Sequence[str]) -> list[str]:
     return [c for c in asked if c.lower() in named]
 
 
-def _add(report: PollReport, key: str, n: int) -> None:
-    report.details[key] = report.details.get(key, 0) + n
-
-
 def _count(report: PollReport, result: StoreResult) -> None:
     report.new += len(result.new)
     report.updated += len(result.updated)
@@ -572,7 +568,7 @@ def _poll_rss(
             for category in bad:
                 report.errors.append(f"rss {category}: {feed.error}")
                 record_outcome(engine, f"{RSS_STATE}:{category}", feed.error, now)
-            _add(report, "feed_errors", len(bad))
+            report.add("feed_errors", len(bad))
             pending = [c for c in pending if c not in bad]
             if not pending:
                 record_outcome(engine, RSS_STATE, feed.error, now)
@@ -585,7 +581,7 @@ def _poll_rss(
                 state.cursor = feed.announced.isoformat()
                 session.add(state)
         _count(report, result)
-        _add(report, "rss_items", len(feed.items))
+        report.add("rss_items", len(feed.items))
         for category in pending:
             record_outcome(engine, f"{RSS_STATE}:{category}", None, now)
         record_outcome(engine, RSS_STATE, None, now)
@@ -673,8 +669,8 @@ def _poll_api(
             state.cursor = cursor.to_json()  # committed with the page it describes
             session.add(state)
         _count(report, result)
-        _add(report, "api_entries", len(page.entries))
-        _add(report, "api_pages", 1)
+        report.add("api_entries", len(page.entries))
+        report.add("api_pages", 1)
     record_outcome(engine, API_STATE, None, now)
 
 

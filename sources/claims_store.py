@@ -29,12 +29,12 @@ from sqlmodel import Session, col, select
 
 from sources.claims import Claim, Taxonomy, default_taxonomy, extract_claims
 from sources.http import Clock
-from sources.poll import PollReport, get_state, record_outcome
+from sources.poll import PollReport, get_state
 from sources.taxonomy import normalise
 from storage.config import Config
 from storage.db import session_scope
 from storage.models import Benchmark, BenchmarkMetric, Dataset, Metric, Paper, PaperRepo, Repo, Result, Task
-from storage.results import CLAIM_SOURCE, NEW_SOTA, RecordOutcome, record_result
+from storage.results import CLAIM_SOURCE, RecordOutcome, record_result
 
 log = logging.getLogger(__name__)
 
@@ -278,23 +278,14 @@ def store_new_claims(
                 break
             for paper in papers:
                 for outcome in store_paper_claims(session, paper, taxonomy):
-                    if outcome.created:
-                        report.new += 1
-                    elif outcome.changed:
-                        report.updated += 1
-                    else:
-                        report.unchanged += 1
-                    report.details["events"] = report.details.get("events", 0) + len(outcome.events)
-                    report.details["new_sota"] = report.details.get("new_sota", 0) + sum(
-                        e.kind == NEW_SOTA for e in outcome.events
-                    )
+                    report.count_result(outcome)
             seen += len(papers)
             start_after = papers[-1].id or start_after
             last = max(last, start_after)
             state = get_state(session, SOURCE)
             state.cursor = json.dumps({"paper_id": last})
             session.add(state)
-    report.details["papers"] = report.details.get("papers", 0) + seen
+    report.add("papers", seen)
     return report
 
 
@@ -321,5 +312,4 @@ def poll(
     except SQLAlchemyError as exc:
         report.errors.append(f"database: {exc.__class__.__name__}: {exc}"[:500])
         log.error("%s: %s", SOURCE, exc)
-    record_outcome(engine, SOURCE, "; ".join(report.errors) or None)
-    return report
+    return report.finish(engine)

@@ -462,7 +462,7 @@ class _Writer:
                 moved_to = new_url
                 moved = True
         if moved:
-            self.report.details["moved"] = self.report.details.get("moved", 0) + 1
+            self.report.add("moved")
         stars = info.stars if info.stars is not None else repo.stars
         row = self._row(
             repo, stars=stars, language=info.language, license=info.license, pushed_at=info.pushed_at,
@@ -485,7 +485,7 @@ class _Writer:
             self.snapshots.append({"repo_id": repo.id, "taken_at": self.now, "stars": repo.stars})
 
     def deleted(self, repo: _Tracked) -> None:
-        self.report.details["deleted"] = self.report.details.get("deleted", 0) + 1
+        self.report.add("deleted")
         self.updates.append(self._row(repo, deleted=True, etag=None))
 
     def failed_for_good(self, repo: _Tracked, message: str) -> None:
@@ -501,7 +501,7 @@ class _Writer:
                 session.execute(_UPDATE_REPO, [{f"b_{k}": v for k, v in row.items()} for row in self.updates])
             if self.snapshots:
                 upsert_snapshots(session, self.snapshots)
-        self.report.details["snapshots"] = self.report.details.get("snapshots", 0) + len(self.snapshots)
+        self.report.add("snapshots", len(self.snapshots))
         self.updates, self.snapshots = [], []
 
 
@@ -526,7 +526,7 @@ def _error(report: PollReport, message: str) -> None:
     if len(report.errors) < MAX_REPORTED_ERRORS:
         report.errors.append(message)
     else:
-        report.details["more_errors"] = report.details.get("more_errors", 0) + 1
+        report.add("more_errors")
 
 
 def tracked_repos(engine: Engine, since: date | None = None, limit: int | None = None) -> list[_Tracked]:
@@ -664,7 +664,7 @@ def search_papers_without_code(
             if paper is not None:
                 report.linked += link_paper(session, paper, "github_search", urls, False)
                 mark_code_checked(session, [paper], now)
-    report.details["searched"] = report.details.get("searched", 0) + searched
+    report.add("searched", searched)
 
 
 def _read_pause(engine: Engine) -> datetime | None:
@@ -731,5 +731,4 @@ def poll(
     if gh.limits.waited:
         report.details["rate_limit_wait_s"] = int(gh.limits.waited)
     _write_pause(engine, paused_until)
-    record_outcome(engine, SOURCE, "; ".join(report.errors) or None, _utc(clock.time()))
-    return report
+    return report.finish(engine, _utc(clock.time()))

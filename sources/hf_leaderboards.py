@@ -56,12 +56,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from sources.http import ApiError, Clock, JsonApi, NotFound, Politeness, UpstreamError
-from sources.poll import PollReport, get_state, record_outcome
+from sources.poll import PollReport, get_state
 from sources.taxonomy import CURATED_ALIASES, metric_direction, normalise, slugify
 from storage.config import Config
 from storage.db import session_scope
 from storage.models import Benchmark, Dataset, Metric, Paper, Result, ResultValue, Task, TaskAlias
-from storage.results import NEW_SOTA, record_result
+from storage.results import record_result
 
 log = logging.getLogger(__name__)
 
@@ -416,9 +416,6 @@ def _paper_id(session: Session, arxiv_id: str | None) -> int | None:
     return session.exec(select(Paper.id).where(Paper.arxiv_id == arxiv_id)).first()
 
 
-def _count(report: PollReport, key: str, n: int = 1) -> None:
-    report.details[key] = report.details.get(key, 0) + n
-
 
 def store_leaderboard(
     session: Session,
@@ -457,16 +454,9 @@ def store_leaderboard(
             verified=row.verified,
             now=now,
         )
-        if outcome.created:
-            report.new += 1
-        elif outcome.changed:
-            report.updated += 1
-        else:
-            report.unchanged += 1
-        _count(report, "events", len(outcome.events))
-        _count(report, "new_sota", sum(e.kind == NEW_SOTA for e in outcome.events))
-    _count(report, "benchmarks")
-    _count(report, "rows", len(rows))
+        report.count_result(outcome)
+    report.add("benchmarks")
+    report.add("rows", len(rows))
 
 
 # ------------------------------------------------------------------------------------------
@@ -506,7 +496,7 @@ def _sync_one(
         with session_scope(engine) as session:
             store_leaderboard(session, bench, rows, config, report, now=now)
     except NotFound:
-        _count(report, "no_leaderboard")
+        report.add("no_leaderboard")
         log.info("%s: %s has no leaderboard", SOURCE, bench.repo_id)
     except UpstreamError as exc:
         report.errors.append(f"{bench.repo_id}: {exc}"[:500])
@@ -538,7 +528,7 @@ def poll(
             report.errors.append(f"benchmark list: {exc}"[:500])
             log.warning("%s: benchmark list not read: %s", SOURCE, exc)
             listed = []
-        _count(report, "listed", len(listed))
+        report.add("listed", len(listed))
         with Session(engine) as session:
             after = _load_cursor(get_state(session, SOURCE).cursor)
             session.commit()
@@ -558,12 +548,7 @@ def poll(
     finally:
         report.requests = client.requests
         client.close()
-    try:
-        record_outcome(engine, SOURCE, "; ".join(report.errors[:5]) or None, now)
-    except SQLAlchemyError as exc:  # pragma: no cover - the database went away mid-poll
-        log.error("%s: outcome not recorded: %s", SOURCE, exc)
-    log.info("%s", report.summary())
-    return report
+    return report.finish(engine, now)
 
 
 __all__ = [

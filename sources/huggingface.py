@@ -29,7 +29,7 @@ from sqlmodel import Session, select
 
 from sources.http import Clock, PoliteClient, Politeness, SystemClock, UpstreamError
 from sources.links import link_paper, mark_code_checked, papers_needing_code
-from sources.poll import PollReport, get_state, record_outcome
+from sources.poll import PollReport, get_state
 from sources.repo_urls import normalise_repo_url
 from sources.values import parse_timestamp
 from storage.config import Config
@@ -239,7 +239,7 @@ def poll_days(engine: Engine, hf: HuggingFace, days: list[date], report: PollRep
             if not state.cursor or state.cursor < day.isoformat():
                 state.cursor = day.isoformat()
                 session.add(state)
-        report.details["days"] = report.details.get("days", 0) + 1
+        report.add("days")
 
 
 def recheck_code(
@@ -267,7 +267,7 @@ def recheck_code(
             if found is not None and found.arxiv_id == arxiv_id:
                 paper = store_paper(session, found, now, report)
             mark_code_checked(session, [paper], now)
-    report.details["rechecked"] = report.details.get("rechecked", 0) + checked
+    report.add("rechecked", checked)
 
 
 def poll(
@@ -297,8 +297,7 @@ def poll(
     finally:
         report.requests = hf.http.requests
         hf.close()
-    record_outcome(engine, SOURCE, "; ".join(report.errors) or None, datetime.fromtimestamp(clock.time(), UTC))
-    return report
+    return report.finish(engine, datetime.fromtimestamp(clock.time(), UTC))
 
 
 __all__ = ["HfPaper", "HuggingFace", "parse_daily", "parse_paper", "poll", "split_arxiv_id", "store_paper"]

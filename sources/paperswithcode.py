@@ -33,7 +33,7 @@ from sqlmodel import Session, col, select
 
 from sources.http import ApiError, Clock, JsonApi, NotFound, Politeness, UpstreamError
 from sources.links import link_paper
-from sources.poll import PollReport, get_state, record_outcome
+from sources.poll import PollReport, get_state
 from sources.taxonomy import metric_direction
 from sources.values import normalise_arxiv_id, parse_value, raw_text
 from storage.config import Config
@@ -50,7 +50,7 @@ from storage.models import (
     Subscription,
     Task,
 )
-from storage.results import NEW_SOTA, paper_got_code, record_result
+from storage.results import paper_got_code, record_result
 
 log = logging.getLogger(__name__)
 
@@ -570,29 +570,19 @@ def store_task(
                 external_id=row.ids[0] if row.ids else None,
                 now=now,
             )
-            if outcome.created:
-                report.new += 1
-            elif outcome.changed:
-                report.updated += 1
-            else:
-                report.unchanged += 1
-            _count(report, "events", len(outcome.events))
-            _count(report, "new_sota", sum(e.kind == NEW_SOTA for e in outcome.events))
+            report.count_result(outcome)
     for paper_id, new_links in papers_linked.items():
         if new_links:
-            _count(report, "events", len(paper_got_code(session, paper_id, now=now)))
+            report.add("events", len(paper_got_code(session, paper_id, now=now)))
     default = next((b for b in ranked if b.result_count), ranked[0] if ranked else None)
     if default is not None:
         task.default_benchmark_id = default.id
     task.synced_at = now
     session.add(task)
-    _count(report, "tasks", 1)
-    _count(report, "benchmarks", len(fetch.leaderboards))
-    _count(report, "pages", fetch.pages)
+    report.add("tasks", 1)
+    report.add("benchmarks", len(fetch.leaderboards))
+    report.add("pages", fetch.pages)
 
-
-def _count(report: PollReport, key: str, n: int) -> None:
-    report.details[key] = report.details.get(key, 0) + n
 
 
 # ------------------------------------------------------------------------------------------
@@ -640,7 +630,7 @@ def _sync_catalog(engine: Engine, client: PapersWithCodeClient, report: PollRepo
         missing = [Task(slug=slug[:300], name=name[:300], area=area) for slug, (name, area) in catalog.items()
                    if slug not in existing]
         session.add_all(missing)
-    _count(report, "tasks_added", len(missing))
+    report.add("tasks_added", len(missing))
     return catalog
 
 
@@ -691,9 +681,7 @@ def poll(
     finally:
         report.requests = client.requests
         client.close()
-    record_outcome(engine, SOURCE, "; ".join(report.errors[:5]) or None)
-    log.info("%s", report.summary())
-    return report
+    return report.finish(engine)
 
 
 def _sync_one(
@@ -711,7 +699,7 @@ def _sync_one(
         with session_scope(engine) as session:
             store_task(session, fetched, config, report, catalog=catalog, since=since)
     except NotFound:
-        _count(report, "not_found", 1)
+        report.add("not_found", 1)
         log.info("%s: task %s is not on the server", SOURCE, slug)
     except UpstreamError as exc:
         report.errors.append(f"{slug}: {exc}")

@@ -7,13 +7,18 @@ source so a failing upstream is visible without stopping anything.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from storage.models import SourceState
+from storage.results import NEW_SOTA, RecordOutcome
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -26,6 +31,30 @@ class PollReport:
     requests: int = 0
     errors: list[str] = field(default_factory=list)
     details: dict[str, int] = field(default_factory=dict)
+
+    def add(self, key: str, n: int = 1) -> None:
+        """Add to a named detail counter (shown by `summary` and `sotabot poll --json`)."""
+        self.details[key] = self.details.get(key, 0) + n
+
+    def count_result(self, outcome: RecordOutcome) -> None:
+        """Count one `record_result` outcome: new, updated or unchanged, and its events."""
+        if outcome.created:
+            self.new += 1
+        elif outcome.changed:
+            self.updated += 1
+        else:
+            self.unchanged += 1
+        self.add("events", len(outcome.events))
+        self.add("new_sota", sum(e.kind == NEW_SOTA for e in outcome.events))
+
+    def finish(self, engine: Engine, now: datetime | None = None) -> PollReport:
+        """Record the outcome in source_state and log the summary; a database fault is logged, not raised."""
+        try:
+            record_outcome(engine, self.source, "; ".join(self.errors[:5]) or None, now)
+        except SQLAlchemyError as exc:  # the database went away mid-poll: the scheduler must go on
+            log.error("%s: outcome not recorded: %s", self.source, exc)
+        log.info("%s", self.summary())
+        return self
 
     @property
     def ok(self) -> bool:
