@@ -27,8 +27,8 @@ from pathlib import Path
 import feedparser
 from sqlmodel import Session
 
-from sources.arxiv import parse_rss, store_items
-from storage.db import make_engine, upgrade
+from sotabot.sources.upstream.arxiv import parse_rss, store_items
+from sotabot.storage.db import make_engine, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS = 2.0

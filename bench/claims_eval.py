@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from sources.claims import Claim, default_taxonomy, extract_claims
+from sotabot.sources.claims.extract import Claim, default_taxonomy, extract_claims
 
 LABELLED = Path(__file__).resolve().parent.parent / "tests" / "data" / "claims_labelled.jsonl"
 

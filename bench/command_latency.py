@@ -11,7 +11,7 @@
    the OS cache as on a bot that has been up a while (that first pass is reported too); then
    end to end, then each stage alone. Baseline: a raw sqlite3 select of the same top rows on
    the same indexes. Target: p99 <= 10 ms at `--scale 10` (1,000,000 results).
-2. Discord autocomplete (`bot.commands.complete_task`) over a taxonomy of `--tasks` task
+2. Discord autocomplete (`sotabot.bot.lookup.complete.complete_task`) over a taxonomy of `--tasks` task
    names (40,000: ten times Papers with Code's) for prefixes as people type them (1 to 12
    characters, word prefixes such as "few sho"). Baseline: a plain substring filter over a
    Python list of the lowercased names, for the same queries. Target: p99 <= 5 ms.
@@ -35,15 +35,17 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from bench.sota_query import RAW_ROWS_SQL, build_archive_db, build_taxonomy_db
-from bot import autocomplete
-from bot.command_parser import ParsedCommand, SotaQuery, parse, parse_sota
-from bot.commands import CommandContext, complete_task, handle, leaderboard_message
-from bot.render_discord import render_discord
-from bot.render_slack import render_slack
-from sources.task_lookup import resolve_task, search_tasks
-from storage.config import Config
-from storage.db import make_engine
-from storage.leaderboards import leaderboard
+from sotabot.bot.commands import CommandContext, handle
+from sotabot.bot.commands.leaderboard import leaderboard_message
+from sotabot.bot.commands.parser import ParsedCommand, SotaQuery, parse, parse_sota
+from sotabot.bot.lookup import index as task_index
+from sotabot.bot.lookup.complete import complete_task
+from sotabot.bot.lookup.resolve import resolve_task, search_tasks
+from sotabot.bot.render.discord import render_discord
+from sotabot.bot.render.slack import render_slack
+from sotabot.bot.settings import Config
+from sotabot.storage.db import make_engine
+from sotabot.storage.leaderboards import leaderboard
 
 TARGET_SOTA_P99_MS = 10.0
 TARGET_AUTOCOMPLETE_P99_MS = 5.0
@@ -230,7 +232,7 @@ def bench_autocomplete(n_tasks: int, samples: int, seed: int) -> float:
     rng = random.Random(seed)
     queries = _typed_prefixes(names, samples, rng)
     started = time.perf_counter()
-    autocomplete.prepare(engine)
+    task_index.prepare(engine)
     build_ms = (time.perf_counter() - started) * 1000
     lowered = [n.lower() for n in names]
 
@@ -254,9 +256,9 @@ def bench_autocomplete(n_tasks: int, samples: int, seed: int) -> float:
             base.append(_ms(raw_filter, q))
             lookup.append(_ms(search_tasks, session, q, 25))
     _header(f"Discord autocomplete over {len(names):,} task names ({samples:,} typed prefixes)")
-    print(_row("complete_task (bot.autocomplete index)", ours, base))
+    print(_row("complete_task (bot.lookup.complete)", ours, base))
     print(_row("  the same, CPU time of the answering thread", ours_cpu, base))
-    print(_row("search_tasks (sources.task_lookup), for reference", lookup, base))
+    print(_row("search_tasks (bot.lookup.resolve), for reference", lookup, base))
     print(_row("raw substring filter over a list (baseline)", base, None))
     at_limit = sum(1 for c in counts if c == 25)
     print(f"  index built in {build_ms:.0f} ms; {at_limit:,} of {samples:,} answers hit the 25-choice limit,"

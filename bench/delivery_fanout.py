@@ -22,12 +22,12 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from bot.delivery import DeliveryLoop, SlackSender
-from digests.digest import send_due
-from storage.config import Config
-from storage.db import make_engine, upgrade
-from storage.models import Channel
-from storage.outbox import depth
+from sotabot.bot.delivery import DeliveryLoop, SlackSender
+from sotabot.bot.settings import Config
+from sotabot.digests.digest import send_due
+from sotabot.storage.db import make_engine, upgrade
+from sotabot.storage.models import Channel
+from sotabot.storage.outbox import depth
 from tests.fakes.slack_api import FakeSlackApi
 
 

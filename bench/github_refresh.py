@@ -26,11 +26,12 @@ from sqlmodel import Session, func, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sources import github  # noqa: E402
-from sources.http import SystemClock  # noqa: E402
-from storage.config import Config, Secret  # noqa: E402
-from storage.db import make_engine, upgrade  # noqa: E402
-from storage.models import Repo, StarSnapshot  # noqa: E402
+from sotabot.bot.settings import Config  # noqa: E402
+from sotabot.sources.upstream import github  # noqa: E402
+from sotabot.sources.upstream.http import SystemClock  # noqa: E402
+from sotabot.storage.config import Secret  # noqa: E402
+from sotabot.storage.db import make_engine, upgrade  # noqa: E402
+from sotabot.storage.models import Repo, StarSnapshot  # noqa: E402
 from tests.fakes.github import FakeGitHub  # noqa: E402
 from tests.fakes.upstream import FakeUpstream  # noqa: E402
 

@@ -77,8 +77,8 @@ def _fresh(path: Path) -> None:
 
 def child(db_path: str, files: list[str]) -> int:
     """Run the real importers on a fresh database; print one JSON line per file, then totals."""
-    from sources.pwc_archive import IMPORTERS
-    from storage.db import make_engine, upgrade
+    from sotabot.sources.archive.importer import IMPORTERS
+    from sotabot.storage.db import make_engine, upgrade
 
     engine = make_engine(f"sqlite:///{db_path}")
     upgrade(engine)

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from storage.db import make_engine, upgrade
-from storage.models import Benchmark, Dataset, Metric, Task
-from storage.results import record_result
+from sotabot.storage.db import make_engine, upgrade
+from sotabot.storage.models import Benchmark, Dataset, Metric, Task
+from sotabot.storage.results import record_result
 
 BENCHMARKS = 50
 BATCH = 500

@@ -49,9 +49,9 @@ QUERIES = ["image classification", "object detection", "imagenet classification"
 
 def _seed(db_url: str) -> None:
     """The starter leaderboards (about 190 real tasks), as `sotabot run` loads on a fresh machine."""
-    from sources.starter import ensure_starter_data
-    from storage.config import Config
-    from storage.db import make_engine, upgrade
+    from sotabot.sources.archive.starter import ensure_starter_data
+    from sotabot.storage.config import Config
+    from sotabot.storage.db import make_engine, upgrade
 
     engine = make_engine(db_url)
     upgrade(engine)
@@ -75,10 +75,10 @@ def _serve(app: web.Application) -> None:
 
 
 def serve_bot(db_url: str) -> None:
-    from bot.service import tune_interpreter
-    from bot.slack_app import build_http_app, build_slack_app
-    from storage.config import Config, Secret
-    from storage.db import make_engine
+    from sotabot.bot.platforms.slack import build_http_app, build_slack_app
+    from sotabot.bot.service import tune_interpreter
+    from sotabot.storage.config import Config, Secret
+    from sotabot.storage.db import make_engine
 
     tune_interpreter()  # as `sotabot run` does
 

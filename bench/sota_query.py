@@ -35,11 +35,12 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from bench.pwc_synth import _DATASET_STEMS, _TASK_HEADS, _TASK_MODS, generate
-from sources.pwc_archive import import_links, import_tables
-from sources.task_lookup import resolve_task, search_tasks
-from sources.taxonomy import slugify
-from storage.db import make_engine, upgrade
-from storage.leaderboards import leaderboard
+from sotabot.bot.lookup.resolve import resolve_task, search_tasks
+from sotabot.sources.archive.links import import_links
+from sotabot.sources.archive.tables import import_tables
+from sotabot.sources.normalise.taxonomy import slugify
+from sotabot.storage.db import make_engine, upgrade
+from sotabot.storage.leaderboards import leaderboard
 
 OUT = Path(__file__).resolve().parent / "out" / "sota_query"
 MARKER = "bench:sota_query"

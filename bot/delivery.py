@@ -22,9 +22,9 @@ from typing import Any, Protocol
 import httpx
 from sqlalchemy.engine import Engine
 
-from digests.message import Message
-from storage.config import Config
-from storage.outbox import Claimed, claim_due, deactivate_channel, mark_dead, mark_retry, mark_sent, next_due_at
+from sotabot.bot.settings import Config
+from sotabot.digests.message import Message
+from sotabot.storage.outbox import Claimed, claim_due, deactivate_channel, mark_dead, mark_retry, mark_sent, next_due_at
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class SlackSender:
         self.client = AsyncWebClient(token=token, base_url=api_url if api_url.endswith("/") else api_url + "/")
 
     def parts(self, message: Message) -> list[Any]:
-        from bot.render_slack import render_slack
+        from sotabot.bot.render.slack import render_slack
 
         return render_slack(message)
 
@@ -91,7 +91,7 @@ class DiscordSender:
         )
 
     def parts(self, message: Message) -> list[Any]:
-        from bot.render_discord import render_discord
+        from sotabot.bot.render.discord import render_discord
 
         return render_discord(message)
 
@@ -281,8 +281,8 @@ def attach(service: Any) -> None:
     """
     from aiohttp import web
 
-    from bot.metrics import CONTENT_TYPE, Metrics
-    from digests.scheduler import build_scheduler
+    from sotabot.bot.metrics import CONTENT_TYPE, Metrics
+    from sotabot.digests.scheduler import build_scheduler
 
     engine, config = service.engine, service.config
     metrics = Metrics(engine)

@@ -15,7 +15,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
-from storage.outbox import depth
+from sotabot.storage.outbox import depth
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,8 @@ from typing import Any, TextIO
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
-from storage.config import Config, ConfigError
+from sotabot.bot.settings import Config
+from sotabot.storage.config import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ BackgroundTask = Callable[[asyncio.Event], Awaitable[None]]
 Hook = Callable[["Service"], Awaitable[None]]
 
 # Optional modules that join the service: each may expose `attach(service: Service) -> None`.
-PLUGINS = ("digests.scheduler", "bot.delivery")
+PLUGINS = ("sotabot.digests.scheduler", "sotabot.bot.delivery")
 
 SHUTDOWN_GRACE_SECONDS = 10.0
 # How long a thread may hold the GIL while another waits (Python's default is 5 ms). The event
@@ -128,30 +129,25 @@ class Service:
 
     def _build(self) -> None:
         if self.plan.slack:
-            from bot.slack_app import build_slack_app, build_socket_mode_handler
+            from sotabot.bot.platforms.slack import build_slack_app, build_socket_mode_handler
 
             self.slack_app = build_slack_app(self.engine, self.config)
             if self.plan.slack == "socket":
                 self.socket_handler = build_socket_mode_handler(self.slack_app, self.config)
         if self.plan.http_server:
-            from bot.slack_app import build_http_app
+            from sotabot.bot.platforms.slack import build_http_app
 
             self.http_app = build_http_app(
                 self.engine, self.config, self.slack_app if self.plan.slack == "http" else None
             )
         if self.plan.discord:
-            from bot.discord_app import SotaBotClient
+            from sotabot.bot.platforms.discord import SotaBotClient
 
             self.discord_client = SotaBotClient(self.engine, self.config)
 
     def _attach_plugins(self) -> None:
         for name in PLUGINS:
-            try:
-                module = importlib.import_module(name)
-            except ModuleNotFoundError as exc:
-                if exc.name == name:
-                    continue
-                raise
+            module = importlib.import_module(name)
             attach = getattr(module, "attach", None)
             if callable(attach):
                 attach(self)
@@ -199,7 +195,7 @@ class Service:
         await func(self.stop_event)
 
     async def _terminal(self) -> None:
-        from bot.terminal_chat import run_terminal_chat
+        from sotabot.bot.platforms.terminal import run_terminal_chat
 
         code = await run_terminal_chat(
             self.engine, self.config, stream=self.stdin, console=self.console, stop=self.stop_event
@@ -268,7 +264,7 @@ class Service:
         if runner is not None:
             await runner.cleanup()  # also closes the Slack answer pool (build_http_app's cleanup)
         if self.slack_app is not None:
-            from bot.slack_app import close_slack_app
+            from sotabot.bot.platforms.slack import close_slack_app
 
             await close_slack_app(self.slack_app)
         for hook in self.on_shutdown:

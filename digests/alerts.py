@@ -17,8 +17,8 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from digests.message import Context, Header, Message, Section
-from storage.models import (
+from sotabot.digests.message import Context, Header, Message, Section
+from sotabot.storage.models import (
     Benchmark,
     Channel,
     Dataset,
@@ -30,7 +30,7 @@ from storage.models import (
     Subscription,
     Task,
 )
-from storage.outbox import enqueue
+from sotabot.storage.outbox import enqueue
 
 log = logging.getLogger(__name__)
 

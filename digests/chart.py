@@ -20,7 +20,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from sqlmodel import Session
 
-from storage.leaderboards import leaderboard, sota_series
+from sotabot.storage.leaderboards import leaderboard, sota_series
 
 MAX_LABELS = 8
 MAX_NAME = 24

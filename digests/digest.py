@@ -20,12 +20,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from digests.message import Context, Divider, Header, Message, Section
-from digests.trending import TrendingPaper, trending
-from sources.values import arxiv_month
-from storage.config import ArxivConfig, Config
-from storage.models import Channel, Paper, PaperRepo, Repo, as_utc
-from storage.outbox import enqueue
+from sotabot.digests.message import Context, Divider, Header, Message, Section
+from sotabot.digests.settings import DigestsSettings
+from sotabot.digests.trending import TrendingPaper, trending
+from sotabot.sources.normalise.values import arxiv_month
+from sotabot.sources.settings import ArxivConfig
+from sotabot.storage.models import Channel, Paper, PaperRepo, Repo, as_utc
+from sotabot.storage.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +189,7 @@ def _trending(
 
 def build_digest(
     session: Session,
-    config: Config,
+    config: DigestsSettings,
     *,
     categories: list[str],
     keywords: list[str],
@@ -234,7 +235,7 @@ def build_digest(
     return Message(text=text, blocks=blocks, kind="digest")
 
 
-def send_due(engine: Engine, config: Config, now: datetime) -> SendDueReport:
+def send_due(engine: Engine, config: DigestsSettings, now: datetime) -> SendDueReport:
     """Queue the digests due at `now`; each channel in its own short transaction."""
     grace = timedelta(minutes=config.digest.grace_minutes)
     report = SendDueReport()
@@ -299,7 +300,7 @@ def next_digest_at(channel: Channel, now: datetime) -> datetime:
 
 def preview(
     engine: Engine,
-    config: Config,
+    config: DigestsSettings,
     *,
     categories: list[str],
     keywords: list[str],

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -23,9 +22,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from digests.alerts import build_alerts
-from digests.digest import send_due
-from storage.config import Config
+from sotabot.digests.alerts import build_alerts
+from sotabot.digests.digest import send_due
+from sotabot.digests.settings import DigestsSettings
+from sotabot.sources.poll import POLLERS, Poller
 
 log = logging.getLogger(__name__)
 
@@ -80,27 +80,18 @@ class Leadership:
             self._conn = None
 
 
-def _poll_job(module: str) -> Callable[[Engine, Config], Any]:
-    def run(engine: Engine, config: Config) -> Any:
-        return importlib.import_module(module).poll(engine, config)
+def _poll_job(p: Poller) -> Callable[[Engine, DigestsSettings], Any]:
+    def run(engine: Engine, config: DigestsSettings) -> Any:
+        return p.poll(engine, config)
 
-    run.__name__ = f"poll_{module.rsplit('.', 1)[-1]}"
+    run.__name__ = f"poll_{p.name.replace('-', '_')}"
     return run
 
 
-def job_table(config: Config) -> list[tuple[str, Callable[[Engine, Config], Any], float]]:
-    """(job id, function, interval seconds) for every enabled job."""
-    s = config.sources
-    polls = [
-        ("poll:arxiv", "sources.arxiv", s.arxiv.poll_interval_minutes),
-        ("claims", "sources.claims_store", s.arxiv.poll_interval_minutes),  # claims in the papers arXiv stored
-        ("poll:huggingface", "sources.huggingface", s.huggingface.poll_interval_minutes),
-        ("poll:github", "sources.github", s.github.refresh_interval_minutes),
-        ("poll:paperswithcode", "sources.paperswithcode", s.paperswithcode.poll_interval_minutes),
-        ("poll:hf-leaderboards", "sources.hf_leaderboards", s.paperswithcode.poll_interval_minutes),
-    ]
-    jobs: list[tuple[str, Callable[[Engine, Config], Any], float]] = [
-        (job_id, _poll_job(module), minutes * 60.0) for job_id, module, minutes in polls if minutes > 0
+def job_table(config: DigestsSettings) -> list[tuple[str, Callable[[Engine, DigestsSettings], Any], float]]:
+    """(job id, function, interval seconds) for every enabled job: each poller of POLLERS, digests, alerts."""
+    jobs: list[tuple[str, Callable[[Engine, DigestsSettings], Any], float]] = [
+        (p.job_id, _poll_job(p), p.interval_minutes(config) * 60.0) for p in POLLERS if p.interval_minutes(config) > 0
     ]
     jobs.append(("digest", lambda e, c: send_due(e, c, datetime.now(UTC)), float(config.digest.tick_seconds)))
     jobs.append(("alerts", lambda e, c: build_alerts(e, datetime.now(UTC)), float(ALERT_INTERVAL_SECONDS)))
@@ -109,7 +100,7 @@ def job_table(config: Config) -> list[tuple[str, Callable[[Engine, Config], Any]
 
 def build_scheduler(
     engine: Engine,
-    config: Config,
+    config: DigestsSettings,
     *,
     on_queued: Callable[[], None] | None = None,
     on_result: Callable[[str, Any, BaseException | None], None] | None = None,
@@ -119,7 +110,7 @@ def build_scheduler(
     leadership = leadership or Leadership(engine)
     scheduler = AsyncIOScheduler(timezone=UTC)
 
-    async def guarded(job_id: str, func: Callable[[Engine, Config], Any]) -> None:
+    async def guarded(job_id: str, func: Callable[[Engine, DigestsSettings], Any]) -> None:
         if not await asyncio.to_thread(leadership.is_leader):
             return
         try:

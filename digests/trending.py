@@ -37,7 +37,7 @@ from sqlalchemy import String, and_, case, cast, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from storage.models import Paper, PaperRepo, Repo, StarSnapshot, as_utc
+from sotabot.storage.models import Paper, PaperRepo, Repo, StarSnapshot, as_utc
 
 W_STARS = 1.0
 W_UPVOTES = 1.0

@@ -1,22 +1,30 @@
-"""What one poll of a source reports, and how it records its outcome in source_state.
+"""Polls: the registry of pollers, the frame each one runs in, and what it reports.
 
-Every poller returns a PollReport so `sotabot poll`, the scheduler, `sotabot status` and
-/metrics all read the same numbers; `record_outcome` keeps last success and last error per
-source so a failing upstream is visible without stopping anything.
+`POLLERS` is the one list of sources that can be polled: `sotabot poll NAME` and the
+scheduler's jobs both come from it. Every poller's `poll(engine, config, since=None)` runs
+its work inside `run_poll`, which turns an upstream or database failure into a reported
+error (never an exception for the scheduler), counts the requests and records the outcome
+in source_state. Every poller returns a PollReport so `sotabot poll`, the scheduler,
+`sotabot status` and /metrics all read the same numbers.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
-from storage.models import SourceState
-from storage.results import NEW_SOTA, RecordOutcome
+from sotabot.sources.settings import SourcesSettings
+from sotabot.sources.upstream.http import UpstreamError
+from sotabot.storage.models import SourceState
+from sotabot.storage.results import NEW_SOTA, RecordOutcome
 
 log = logging.getLogger(__name__)
 
@@ -90,3 +98,90 @@ def record_outcome(engine: Engine, source: str, error: str | None, now: datetime
             state.last_success_at = now
         session.add(state)
         session.commit()
+
+
+class _Client(Protocol):
+    requests: int
+
+    def close(self) -> None: ...
+
+
+def run_poll(
+    engine: Engine,
+    source: str,
+    body: Callable[[PollReport], None],
+    *,
+    client: _Client | None = None,
+    now: Callable[[], datetime] | None = None,
+    record: bool = True,
+) -> PollReport:
+    """Run one poll's `body` in the frame every poller shares.
+
+    An upstream outage or a database fault ends the poll with an error in the report (the
+    scheduler must go on); the client's requests are counted and it is closed; the outcome
+    is recorded under `source` unless the poller records finer-grained states itself
+    (`record=False`).
+    """
+    report = PollReport(source)
+    try:
+        body(report)
+    except UpstreamError as exc:
+        report.errors.append(str(exc)[:500])
+        log.warning("%s: %s", source, exc)
+    except SQLAlchemyError as exc:  # the database itself failed: report it, do not crash the scheduler
+        report.errors.append(f"database: {exc.__class__.__name__}: {exc}"[:500])
+        log.error("%s: database error: %s", source, exc)
+    finally:
+        if client is not None:
+            report.requests = client.requests
+            client.close()
+    if record:
+        return report.finish(engine, now() if now else None)
+    log.info("%s", report.summary())
+    return report
+
+
+@dataclass(frozen=True)
+class Poller:
+    """A pollable source: its `sotabot poll` name, scheduler job id, module and interval (minutes; 0 is off)."""
+
+    name: str
+    job_id: str
+    module: str
+    interval_minutes: Callable[[SourcesSettings], int]
+
+    def poll(self, engine: Engine, config: SourcesSettings, since: date | None = None) -> PollReport:
+        """Run the poll (the module is imported on first use: a CLI start imports no client it does not need)."""
+        func: Callable[..., Any] = importlib.import_module(self.module).poll
+        return func(engine, config, since=since)
+
+
+POLLERS: tuple[Poller, ...] = (
+    Poller("arxiv", "poll:arxiv", "sotabot.sources.upstream.arxiv", lambda c: c.sources.arxiv.poll_interval_minutes),
+    # claims in the papers arXiv stored: on arXiv's interval, no network of its own
+    Poller("claims", "claims", "sotabot.sources.claims.store", lambda c: c.sources.arxiv.poll_interval_minutes),
+    Poller(
+        "huggingface", "poll:huggingface", "sotabot.sources.upstream.huggingface",
+        lambda c: c.sources.huggingface.poll_interval_minutes,
+    ),
+    Poller(
+        "github", "poll:github", "sotabot.sources.upstream.github",
+        lambda c: c.sources.github.refresh_interval_minutes,
+    ),
+    Poller(
+        "paperswithcode", "poll:paperswithcode", "sotabot.sources.upstream.paperswithcode",
+        lambda c: c.sources.paperswithcode.poll_interval_minutes,
+    ),
+    Poller(
+        "hf-leaderboards", "poll:hf-leaderboards", "sotabot.sources.upstream.hf_leaderboards",
+        lambda c: c.sources.paperswithcode.poll_interval_minutes,
+    ),
+)
+
+
+def poller(name: str) -> Poller:
+    """The poller called `name` (KeyError when there is none)."""
+    for p in POLLERS:
+        if p.name == name:
+            return p
+    raise KeyError(name)

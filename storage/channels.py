@@ -18,7 +18,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from storage.models import Channel, Subscription
+from sotabot.storage.models import Channel, Subscription
 
 PLATFORMS = ("slack", "discord", "terminal")
 SUBSCRIPTION_KINDS = ("task", "category", "keyword")

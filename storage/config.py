@@ -1,8 +1,9 @@
 """Configuration: TOML file, then `SOTABOT_<SECTION>__<KEY>` environment overrides.
 
-It lives at the bottom layer so every package can read it. Every key is declared here with
-its type and default, so `config.example.toml` can document all of them and a wrong value
-fails at start naming the key (the CLI turns `ConfigError` into exit code 2).
+The machinery lives at the bottom layer; each layer declares the sections it owns
+(`sources/settings.py`, `digests/settings.py`, `bot/settings.py`, which assembles the whole
+tree as `Config`). Every key has a type and default, so `config.example.toml` can document
+all of them and a wrong value fails at start naming the key (the CLI exits 2).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_PREFIX = "SOTABOT_"
+C = typing.TypeVar("C", bound="StorageConfig")
 
 
 class ConfigError(ValueError):
@@ -60,149 +61,37 @@ class LogConfig:
 
 
 @dataclass
-class ServerConfig:
-    """The HTTP port for /healthz, /metrics and, in Slack HTTP mode, /slack/events."""
+class StorageConfig:
+    """The root of the config tree as the storage layer sees it; each layer above extends it.
 
-    host: str = "127.0.0.1"
-    port: int = 3000
-    enabled: bool = True
+    `sources.settings.SourcesSettings`, `digests.settings.DigestsSettings` and finally
+    `bot.settings.Config` add their own sections, so no layer declares keys it does not own.
+    """
 
-
-@dataclass
-class SlackConfig:
-    bot_token: Secret = NO_SECRET
-    app_token: Secret = NO_SECRET
-    signing_secret: Secret = NO_SECRET
-    mode: Literal["socket", "http"] = "socket"
-    port: int = 3000
-    path: str = "/slack/events"
-    api_url: str = "https://slack.com/api/"
-    command: str = "/sota"
-
-
-@dataclass
-class DiscordConfig:
-    token: Secret = NO_SECRET
-    application_id: str = ""
-    guild_ids: list[int] = field(default_factory=list)
-    api_url: str = "https://discord.com/api/v10"
-
-
-@dataclass
-class HttpConfig:
-    """Politeness and robustness shared by every upstream client."""
-
-    timeout_seconds: float = 20.0
-    max_retries: int = 5
-    backoff_base_seconds: float = 2.0
-    backoff_max_seconds: float = 300.0
-    max_body_bytes: int = 64 * 1024 * 1024
-
-
-@dataclass
-class ArxivConfig:
-    rss_url: str = "https://rss.arxiv.org/rss"
-    api_url: str = "https://export.arxiv.org/api"
-    categories: list[str] = field(default_factory=lambda: ["cs.CV", "cs.LG", "cs.CL", "cs.AI"])
-    contact: str = "sotabot-operator@example.org"
-    min_interval_seconds: float = 3.0
-    page_size: int = 100
-    poll_interval_minutes: int = 60
-    code_recheck_days: int = 5
-
-
-@dataclass
-class GithubConfig:
-    api_url: str = "https://api.github.com"
-    graphql_url: str = "https://api.github.com/graphql"
-    token: Secret = NO_SECRET
-    refresh_interval_minutes: int = 360
-    search_per_minute: int = 30
-    # A primary rate-limit pause longer than this ends the poll; the next one resumes after the reset.
-    max_rate_limit_wait_seconds: float = 900.0
-
-
-@dataclass
-class HuggingfaceConfig:
-    api_url: str = "https://huggingface.co/api"
-    token: Secret = NO_SECRET
-    poll_interval_minutes: int = 60
-
-
-@dataclass
-class PapersWithCodeConfig:
-    api_url: str = "https://paperswithcode.co/api/v1"
-    requests_per_second: float = 1.0
-    max_body_bytes: int = 2 * 1024 * 1024
-    poll_interval_minutes: int = 120
-    tasks_per_poll: int = 50
-
-
-@dataclass
-class SourcesConfig:
-    http: HttpConfig = field(default_factory=HttpConfig)
-    arxiv: ArxivConfig = field(default_factory=ArxivConfig)
-    github: GithubConfig = field(default_factory=GithubConfig)
-    huggingface: HuggingfaceConfig = field(default_factory=HuggingfaceConfig)
-    paperswithcode: PapersWithCodeConfig = field(default_factory=PapersWithCodeConfig)
-
-
-@dataclass
-class DigestConfig:
-    default_time: str = "09:00"
-    default_timezone: str = "UTC"
-    grace_minutes: int = 180
-    send_empty: bool = False
-    max_new_papers: int = 10
-    max_trending: int = 5
-    tick_seconds: int = 60
-
-
-@dataclass
-class DeliveryConfig:
-    concurrency: int = 8
-    per_channel_interval_seconds: float = 1.0
-    max_attempts: int = 8
-    backoff_base_seconds: float = 5.0
-    # A send claimed by a process that then died is retried after this long.
-    lease_seconds: float = 300.0
-    # Rate-limit waits up to this long happen in place; longer ones reschedule the delivery.
-    max_inline_wait_seconds: float = 60.0
-
-
-@dataclass
-class SchedulerConfig:
-    enabled: bool = True
-    misfire_grace_seconds: int = 300
-
-
-@dataclass
-class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     log: LogConfig = field(default_factory=LogConfig)
-    server: ServerConfig = field(default_factory=ServerConfig)
-    slack: SlackConfig = field(default_factory=SlackConfig)
-    discord: DiscordConfig = field(default_factory=DiscordConfig)
-    sources: SourcesConfig = field(default_factory=SourcesConfig)
-    digest: DigestConfig = field(default_factory=DigestConfig)
-    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
-    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
-    # metric name (case-insensitive) -> "higher" | "lower": overrides inferred direction
-    metrics: dict[str, str] = field(default_factory=dict)
 
     source_path: ClassVar[Path | None] = None
 
     def secrets(self) -> dict[str, bool]:
         """Which secrets are set, by dotted key, without their values (for `doctor`)."""
-        return {key: bool(value) for key, value in _walk(self) if isinstance(value, Secret)}
+        return {key: bool(value) for key, value in walk(self) if isinstance(value, Secret)}
+
+    def validate(self) -> None:
+        """Checks across keys; layers extend it (call super()). Raises ConfigError naming the key."""
+        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", self.database.url):
+            raise ConfigError("database.url", "must be a sqlite:// or postgresql+psycopg:// URL")
+        for key, value in walk(self):
+            if key.endswith("_url") and key != "database.url" and not re.match(r"^https?://", value):
+                raise ConfigError(key, f"must be an http(s) URL, got {value!r}")
 
 
-def _walk(obj: Any, prefix: str = "") -> typing.Iterator[tuple[str, Any]]:
+def walk(obj: Any, prefix: str = "") -> typing.Iterator[tuple[str, Any]]:
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         key = f"{prefix}{f.name}"
         if dataclasses.is_dataclass(value):
-            yield from _walk(value, key + ".")
+            yield from walk(value, key + ".")
         else:
             yield key, value
 
@@ -320,28 +209,6 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _validate(cfg: Config) -> None:
-    for key in ("digest.default_time",):
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", cfg.digest.default_time):
-            raise ConfigError(key, f"must be HH:MM, got {cfg.digest.default_time!r}")
-    try:
-        ZoneInfo(cfg.digest.default_timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError("digest.default_timezone", f"unknown time zone {cfg.digest.default_timezone!r}") from None
-    for name, direction in cfg.metrics.items():
-        if direction not in ("higher", "lower"):
-            raise ConfigError(f"metrics.{name}", f"must be 'higher' or 'lower', got {direction!r}")
-    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", cfg.database.url):
-        raise ConfigError("database.url", "must be a sqlite:// or postgresql+psycopg:// URL")
-    for key, value in _walk(cfg):
-        if key.endswith("_url") and key != "database.url" and not re.match(r"^https?://", value):
-            raise ConfigError(key, f"must be an http(s) URL, got {value!r}")
-    for key in ("server.port", "slack.port"):
-        port = cfg.server.port if key == "server.port" else cfg.slack.port
-        if not 0 <= port <= 65535:
-            raise ConfigError(key, f"must be a port number, got {port}")
-
-
 def default_path(explicit: str | os.PathLike[str] | None, environ: typing.Mapping[str, str]) -> Path | None:
     """`--config`, else `$SOTABOT_CONFIG`, else `./sotabot.toml` if present, else none."""
     if explicit:
@@ -352,11 +219,12 @@ def default_path(explicit: str | os.PathLike[str] | None, environ: typing.Mappin
     return local if local.exists() else None
 
 
-def load_config(
+def load(
+    cls: type[C],
     path: str | os.PathLike[str] | None = None,
     environ: typing.Mapping[str, str] | None = None,
-) -> Config:
-    """Load and validate the configuration; raises ConfigError naming the bad key."""
+) -> C:
+    """Load and validate a config tree of class `cls`; raises ConfigError naming the bad key."""
     environ = os.environ if environ is None else environ
     file_path = default_path(path, environ)
     data: dict[str, Any] = {}
@@ -369,7 +237,7 @@ def load_config(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("--config", f"{file_path} is not valid TOML: {exc}") from None
     overrides, env_keys = _env_overrides(environ)
-    cfg = _build(Config, _merge(data, overrides), "", env_keys)
-    _validate(cfg)
-    Config.source_path = file_path
+    cfg = _build(cls, _merge(data, overrides), "", env_keys)
+    cfg.validate()
+    cls.source_path = file_path
     return cfg

@@ -41,7 +41,7 @@ from typing import TypeVar
 from sqlalchemy import Select, and_, bindparam, case, exists, func, literal, select
 from sqlmodel import Session
 
-from storage.models import (
+from sotabot.storage.models import (
     Benchmark,
     BenchmarkMetric,
     Dataset,

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from storage.models import Channel, Delivery, utcnow
+from sotabot.storage.models import Channel, Delivery, utcnow
 
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
 DEFAULT_LEASE = timedelta(minutes=5)

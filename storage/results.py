@@ -21,7 +21,7 @@ from sqlalchemy import event, func
 from sqlalchemy.orm import Session as SASession
 from sqlmodel import Session, col, select
 
-from storage.models import (
+from sotabot.storage.models import (
     Benchmark,
     BenchmarkMetric,
     Dataset,
@@ -573,7 +573,3 @@ def list_events(
         query = query.where(ResultEvent.task_id == task_id)
     query = query.order_by(col(ResultEvent.created_at).desc(), col(ResultEvent.id).desc()).limit(limit)
     return list(session.exec(query).all())
-
-
-def count_events(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(ResultEvent)).one()

@@ -7,7 +7,6 @@ test gets its own schema there (search_path), so tests never see each other's ro
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,14 +16,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # tests.fakes.* importable as a package path
+from tests.fixture_data import FixtureFiles
 
-FIXTURES = ROOT.parent / "shared" / "fixtures"
-if not FIXTURES.exists():  # CI lays shared/ beside the clone
-    FIXTURES = Path(os.environ.get("SOTABOT_FIXTURES", ROOT / "tests" / "data" / "fixtures"))
-UPSTREAM = FIXTURES / "upstream"
-PWC_TABLES = FIXTURES / "pwc-evaluation-tables"
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"  # recorded upstream data: README.md there says where each file is from
 
 POSTGRES_URL = os.environ.get("SOTABOT_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
@@ -35,21 +30,36 @@ for _name in list(os.environ):
         del os.environ[_name]
 
 
+@pytest.fixture(scope="session")
+def fixture_files() -> FixtureFiles:
+    """Where recorded upstream data lives; the one way tests reach tests/fixtures."""
+    return FixtureFiles(FIXTURES)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`pwc_table_file`: one case per real evaluation-tables file, so each file fails on its own."""
+    if "pwc_table_file" in metafunc.fixturenames:
+        files = sorted(FixtureFiles(FIXTURES).pwc_tables.glob("*.json"))
+        assert files, "tests/fixtures/pwc-evaluation-tables holds no tables"
+        metafunc.parametrize("pwc_table_file", files, ids=[f.stem for f in files])
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The repository (for subprocesses that run `python -m sotabot.bot.cli` from a checkout)."""
+    return ROOT
+
+
 def _sqlite_engine(tmp_path: Path) -> Engine:
-    from storage.db import make_engine
+    from sotabot.storage.db import make_engine
 
     return make_engine(f"sqlite:///{tmp_path / 'sotabot.db'}")
-
-
-@pytest.fixture
-def fixtures_dir() -> Path:
-    return FIXTURES
 
 
 @contextmanager
 def _postgres_schema() -> Iterator[str]:
     """A URL whose search_path is a fresh schema, dropped afterwards."""
-    from storage.db import make_engine
+    from sotabot.storage.db import make_engine
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = make_engine(POSTGRES_URL)
@@ -86,7 +96,7 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     """A migrated engine on each backend."""
-    from storage.db import make_engine, upgrade
+    from sotabot.storage.db import make_engine, upgrade
 
     eng = make_engine(db_url)
     upgrade(eng)
@@ -97,7 +107,7 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     """A migrated SQLite engine, for tests that are about logic rather than the backend."""
-    from storage.db import upgrade
+    from sotabot.storage.db import upgrade
 
     eng = _sqlite_engine(tmp_path)
     upgrade(eng)

@@ -1,9 +1,9 @@
-"""Alembic environment: the engine comes from storage.db.upgrade via config.attributes."""
+"""Alembic environment: the engine comes from `sotabot.storage.db.upgrade` via config.attributes."""
 
 from alembic import context
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401  (registers the tables)
+import sotabot.storage.models  # noqa: F401  (registers the tables)
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -11,11 +11,8 @@ target_metadata = SQLModel.metadata
 
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
-    if engine is None:  # plain `alembic` CLI use
-        from storage.config import load_config
-        from storage.db import make_engine
-
-        engine = make_engine(load_config().database.url)
+    if engine is None:
+        raise RuntimeError("migrations run through sotabot (`sotabot db upgrade`), which passes the engine")
     with engine.connect() as connection:
         context.configure(
             connection=connection,

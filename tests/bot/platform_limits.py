@@ -10,7 +10,7 @@ from typing import Any
 
 import discord
 
-from bot.render_discord import DiscordPayload
+from sotabot.bot.render.discord import DiscordPayload
 
 # https://api.slack.com/reference/block-kit/blocks
 SLACK = {

@@ -12,9 +12,9 @@ from datetime import date
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from storage.db import session_scope
-from storage.models import Benchmark, Dataset, Metric, Task
-from storage.results import record_result
+from sotabot.storage.db import session_scope
+from sotabot.storage.models import Benchmark, Dataset, Metric, Task
+from sotabot.storage.results import record_result
 
 IMAGENET_MODELS = [
     ("CoCa (finetuned)", 91.0, "2205.01917", "https://github.com/lucidrains/CoCa-pytorch", date(2022, 5, 4)),

@@ -9,11 +9,11 @@ from collections import Counter
 import pytest
 from sqlmodel import Session, select
 
-from bot.delivery import DeliveryLoop, SlackSender
-from digests.message import Message, Section
-from storage.config import Config
-from storage.models import Channel, Delivery
-from storage.outbox import depth, enqueue
+from sotabot.bot.delivery import DeliveryLoop, SlackSender
+from sotabot.bot.settings import Config
+from sotabot.digests.message import Message, Section
+from sotabot.storage.models import Channel, Delivery
+from sotabot.storage.outbox import depth, enqueue
 from tests.fakes.slack_api import FakeSlackApi
 
 
@@ -108,7 +108,7 @@ def test_a_failing_delivery_is_retried_with_backoff_then_dead_with_its_error(sql
 def test_a_crashed_send_is_retried_after_its_lease(sqlite_engine):
     from datetime import UTC, datetime, timedelta
 
-    from storage.outbox import claim_due
+    from sotabot.storage.outbox import claim_due
 
     _queue(sqlite_engine, 1)
     now = datetime.now(UTC)

@@ -7,11 +7,12 @@ import asyncio
 import aiohttp
 from sqlmodel import Session
 
-from bot.service import Service
-from digests.message import Message
-from storage.config import Config, Secret
-from storage.models import Channel
-from storage.outbox import enqueue
+from sotabot.bot.service import Service
+from sotabot.bot.settings import Config
+from sotabot.digests.message import Message
+from sotabot.storage.config import Secret
+from sotabot.storage.models import Channel
+from sotabot.storage.outbox import enqueue
 from tests.fakes.slack_api import FakeSlackApi
 
 

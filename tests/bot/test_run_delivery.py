@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from storage.db import make_engine, upgrade
-from storage.models import Channel
+from sotabot.storage.db import make_engine, upgrade
+from sotabot.storage.models import Channel
 from tests.fakes.slack_api import FakeSlackApi
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,7 +78,7 @@ def _env(url: str, api: FakeSlackApi) -> dict[str, str]:
 
 def _start(env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run"],
+        [sys.executable, "-m", "sotabot.bot.cli", "run"],
         cwd=ROOT,
         env=env,
         stdin=subprocess.DEVNULL,

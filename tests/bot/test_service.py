@@ -17,9 +17,9 @@ import pytest
 from rich.console import Console
 from sqlalchemy.engine import Engine
 
-from bot.service import Plan, Service, plan_for
-from storage.config import Config, ConfigError, Secret
-from tests.conftest import ROOT
+from sotabot.bot.service import Plan, Service, plan_for
+from sotabot.bot.settings import Config
+from sotabot.storage.config import ConfigError, Secret
 
 
 def config(**slack: object) -> Config:
@@ -96,17 +96,17 @@ async def test_a_failing_background_task_stops_the_service_with_exit_code_1(engi
         stdin.close()
 
 
-def test_http_mode_serves_healthz_and_stops_cleanly_on_sigterm(tmp_path: Path):
+def test_http_mode_serves_healthz_and_stops_cleanly_on_sigterm(tmp_path: Path, repo_root: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOTABOT_")}
     env.update(
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=str(repo_root),
         SOTABOT_DATABASE__URL=f"sqlite:///{tmp_path / 'sotabot.db'}",
         SOTABOT_SERVER__PORT="0",
         SOTABOT_SLACK__MODE="http",
         SOTABOT_SLACK__SIGNING_SECRET="a-signing-secret-that-must-not-be-logged",
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", "sotabot.bot.cli", "run"], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

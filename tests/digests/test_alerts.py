@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import Session, select
 
-from digests.alerts import build_alerts
-from digests.message import Message
-from storage.models import (
+from sotabot.digests.alerts import build_alerts
+from sotabot.digests.message import Message
+from sotabot.storage.models import (
     Benchmark,
     Channel,
     Dataset,

@@ -10,10 +10,10 @@ import matplotlib.image
 import pytest
 from sqlmodel import Session
 
-from digests.chart import HIGHER, LOWER, MAX_LABELS, ChartError, chart_for_task, render_sota_chart
-from storage.leaderboards import SeriesPoint, sota_series
-from storage.models import Benchmark, Dataset, Metric, Task
-from storage.results import record_result
+from sotabot.digests.chart import HIGHER, LOWER, MAX_LABELS, ChartError, chart_for_task, render_sota_chart
+from sotabot.storage.leaderboards import SeriesPoint, sota_series
+from sotabot.storage.models import Benchmark, Dataset, Metric, Task
+from sotabot.storage.results import record_result
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -130,8 +130,8 @@ def test_an_unwritable_path_is_a_clear_error(tmp_path):
 
 
 def test_sotabot_sota_writes_the_chart(tmp_path, monkeypatch, capsys):
-    from bot.cli import main
-    from storage.db import make_engine, upgrade
+    from sotabot.bot.cli import main
+    from sotabot.storage.db import make_engine, upgrade
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     engine = make_engine(url)

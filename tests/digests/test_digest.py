@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from digests.digest import due_date, next_digest_at, scheduled_instant, send_due
-from digests.message import Message
-from storage.config import Config
-from storage.models import Channel, Delivery, Paper, PaperRepo, Repo
+from sotabot.bot.settings import Config
+from sotabot.digests.digest import due_date, next_digest_at, scheduled_instant, send_due
+from sotabot.digests.message import Message
+from sotabot.storage.models import Channel, Delivery, Paper, PaperRepo, Repo
 
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
 
@@ -149,7 +149,7 @@ def test_a_digest_missed_by_downtime_is_sent_late_within_grace_then_skipped(sqli
     with Session(sqlite_engine) as s:
         make_channel(s, "LATE", "UTC")
         make_channel(s, "GONE", "UTC", at="06:00")
-    with caplog.at_level(logging.INFO, logger="digests.digest"):
+    with caplog.at_level(logging.INFO, logger="sotabot.digests.digest"):
         report = send_due(sqlite_engine, config, utc("2026-11-29T10:30"))
     assert len(report.queued) == 1  # 09:00 is 90 minutes late: still sent
     assert report.missed == 1  # 06:00 is 4.5 hours late: skipped with a log line

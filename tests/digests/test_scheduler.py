@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
-from digests.scheduler import Leadership, build_scheduler, job_table
-from storage.config import Config
-from storage.db import make_engine
-from storage.models import Channel, Delivery
+from sotabot.bot.settings import Config
+from sotabot.digests.scheduler import Leadership, build_scheduler, job_table
+from sotabot.storage.db import make_engine
+from sotabot.storage.models import Channel, Delivery
 
 
 def test_every_poll_has_a_job_and_an_interval_of_zero_turns_it_off():

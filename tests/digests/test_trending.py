@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session
 
-from digests.trending import HALF_LIFE_DAYS, fallback_velocity, score, trending
-from storage.models import Paper, PaperRepo, Repo, StarSnapshot
+from sotabot.digests.trending import HALF_LIFE_DAYS, fallback_velocity, score, trending
+from sotabot.storage.models import Paper, PaperRepo, Repo, StarSnapshot
 
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
 

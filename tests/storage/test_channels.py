@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from storage import channels as store
-from storage.db import session_scope
-from storage.models import Channel, Subscription
+from sotabot.storage import channels as store
+from sotabot.storage.db import session_scope
+from sotabot.storage.models import Channel, Subscription
 
 
 def test_get_or_create_creates_one_row_per_key_and_keeps_it(engine: Engine) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from storage.config import Config, ConfigError, Secret, load_config
+from sotabot.bot.cli import main
+from sotabot.bot.settings import Config, load_config
+from sotabot.storage.config import ConfigError, Secret
 
 ROOT = Path(__file__).resolve().parents[2]
 

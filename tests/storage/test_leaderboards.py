@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from storage.leaderboards import (
+from sotabot.storage.leaderboards import (
     LookupProblem,
     best_value,
     leaderboard,
     sota_series,
     task_benchmarks,
 )
-from storage.models import (
+from sotabot.storage.models import (
     Benchmark,
     BenchmarkMetric,
     Dataset,
@@ -436,11 +436,10 @@ def test_sota_series_and_best_value_for_higher_is_better(data):
 
 
 @pytest.fixture
-def archive(engine):
-    from sources.pwc_archive import import_tables
-    from tests.conftest import PWC_TABLES
+def archive(engine, fixture_files):
+    from sotabot.sources.archive.tables import import_tables
 
-    for path in sorted(PWC_TABLES.glob("*.json")):
+    for path in sorted(fixture_files.pwc_tables.glob("*.json")):
         import_tables(engine, path)
     with Session(engine) as s:
         yield s

@@ -7,8 +7,19 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from storage.models import Benchmark, Dataset, Metric, Paper, PaperRepo, Repo, Result, ResultEvent, ResultValue, Task
-from storage.results import (
+from sotabot.storage.models import (
+    Benchmark,
+    Dataset,
+    Metric,
+    Paper,
+    PaperRepo,
+    Repo,
+    Result,
+    ResultEvent,
+    ResultValue,
+    Task,
+)
+from sotabot.storage.results import (
     NEW_PAPER_WITH_CODE,
     NEW_RESULT,
     NEW_SOTA,

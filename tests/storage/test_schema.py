@@ -9,8 +9,8 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
-from storage.db import current_revision, upgrade
-from storage.models import Channel, Delivery, Paper
+from sotabot.storage.db import current_revision, upgrade
+from sotabot.storage.models import Channel, Delivery, Paper
 
 
 def test_migrations_match_the_models(engine):

@@ -1,0 +1,41 @@
+"""What every `sotabot` subcommand receives: the config, a database made ready on first use, and UserError."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from sqlalchemy.engine import Engine
+
+from sotabot.bot.settings import Config
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, exit code `code`."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class App:
+    """What a command needs: the config and, on first use, a ready database."""
+
+    def __init__(self, config: Config, *, prepare: bool = True) -> None:
+        self.config = config
+        self.prepare = prepare
+
+    @cached_property
+    def engine(self) -> Engine:
+        from sotabot.storage.db import make_engine, upgrade
+
+        engine = make_engine(self.config.database.url, echo=self.config.database.echo)
+        if self.prepare:
+            upgrade(engine)
+            self.on_ready(engine)
+        return engine
+
+    def on_ready(self, engine: Engine) -> None:
+        """First-use data (the starter leaderboards) once the schema is up to date."""
+        from sotabot.sources.archive.starter import ensure_starter_data
+
+        ensure_starter_data(engine, self.config)

@@ -1,0 +1,1 @@
+"""Free text -> tasks: one in-memory index (`index`), resolution (`resolve`) and autocomplete (`complete`)."""

@@ -1,0 +1,309 @@
+"""The Discord app: a discord.py client whose CommandTree maps slash commands to bot.commands.
+
+Every command defers first (Discord's 3-second deadline), computes the answer in a worker
+thread (SQLModel sessions are synchronous) and sends it as follow-ups built by
+`render_discord`. Changing a channel's subscriptions or digest is guild-only and requires
+Manage Channels; the permission is checked here in code on every call, the
+`default_permissions` on the command is only the hint Discord uses to hide it.
+Intents are minimal (guilds only, nothing privileged): slash commands need no message content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import discord
+from discord import app_commands
+from sqlalchemy.engine import Engine
+
+from sotabot.bot.commands import CommandContext, handle
+from sotabot.bot.lookup.complete import complete_dataset, complete_task
+from sotabot.bot.render.discord import render_discord
+from sotabot.bot.settings import Config
+from sotabot.digests.message import Message
+
+log = logging.getLogger(__name__)
+
+MAX_CHOICES = 25  # Discord's autocomplete limit
+MAX_CHOICE_LEN = 100  # choice name and value
+DM_WORKSPACE = "@me"  # Discord's own name for "not in a guild"
+
+# What the bot needs in a channel: read it, post answers, embed leaderboards, attach charts.
+REQUIRED_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    embed_links=True,
+    attach_files=True,
+    use_application_commands=True,
+)
+
+DIGEST_ACTIONS = ["on", "off", "at", "categories", "keywords", "preview"]
+READ_ONLY_DIGEST_ACTIONS = {"preview"}
+
+
+def invite_url(application_id: str | int) -> str:
+    """The install URL: bot + applications.commands scopes with REQUIRED_PERMISSIONS."""
+    return discord.utils.oauth_url(
+        str(application_id), permissions=REQUIRED_PERMISSIONS, scopes=("bot", "applications.commands")
+    )
+
+
+def application_id_from_token(token: str) -> str | None:
+    """A bot token's first segment is its user id (= the application id) in base64."""
+    head = token.split(".", 1)[0]
+    try:
+        decoded = base64.b64decode(head + "=" * (-len(head) % 4), validate=False).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return decoded if decoded.isdigit() else None
+
+
+def can_manage(interaction: discord.Interaction) -> bool:
+    """Manage Channels (or Administrator) in this channel, from Discord's resolved permissions."""
+    perms = interaction.permissions
+    return bool(perms.manage_channels or perms.administrator)
+
+
+def command_context(interaction: discord.Interaction) -> CommandContext:
+    """Channels are keyed by guild id and channel id; DMs by "@me" and the DM channel id."""
+    return CommandContext(
+        platform="discord",
+        workspace=str(interaction.guild_id) if interaction.guild_id else DM_WORKSPACE,
+        channel=str(interaction.channel_id or ""),
+        user=str(interaction.user.id) if interaction.user else "",
+        can_manage=interaction.guild_id is not None and can_manage(interaction),
+        channel_name=getattr(interaction.channel, "name", None),
+    )
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_CHOICE_LEN else text[: MAX_CHOICE_LEN - 1] + "…"
+
+
+def task_choices(pairs: Sequence[tuple[str, str]]) -> list[app_commands.Choice[str]]:
+    """(name, slug) pairs as at most 25 choices; names and values within 100 characters."""
+    choices = []
+    for name, slug in pairs[:MAX_CHOICES]:
+        value = slug if len(slug) <= MAX_CHOICE_LEN else _clip(name)
+        choices.append(app_commands.Choice(name=_clip(name or slug), value=value[:MAX_CHOICE_LEN]))
+    return choices
+
+
+def text_choices(names: Sequence[str]) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=_clip(n), value=n[:MAX_CHOICE_LEN]) for n in names[:MAX_CHOICES] if n]
+
+
+async def send_reply(interaction: discord.Interaction, msg: Message, *, deferred_ephemeral: bool) -> None:
+    """Follow-ups for every payload; an ephemeral reply after a public defer replaces the
+    "thinking" message by an ephemeral one (the first follow-up would otherwise be public)."""
+    payloads = render_discord(msg)
+    ephemeral = msg.ephemeral
+    if ephemeral and not deferred_ephemeral:
+        try:
+            await interaction.delete_original_response()
+        except discord.HTTPException as exc:
+            log.debug("could not delete the deferred response: %s", exc)
+    for payload in payloads:
+        files = [discord.File(path) for path in payload.files]
+        kwargs: dict[str, Any] = {"embeds": payload.embeds, "ephemeral": ephemeral}
+        if payload.content:
+            kwargs["content"] = payload.content
+        if files:
+            kwargs["files"] = files
+        try:
+            await interaction.followup.send(**kwargs)
+        except discord.HTTPException as exc:
+            log.warning("discord follow-up failed: %s", exc)
+            return
+        finally:
+            for f in files:
+                f.close()
+
+
+class CommandRunner:
+    """The shared path of every command: checks, defer, compute in a thread, follow up."""
+
+    def __init__(self, engine: Engine, config: Config) -> None:
+        self.engine = engine
+        self.config = config
+
+    async def refuse(self, interaction: discord.Interaction, text: str) -> None:
+        await interaction.response.send_message(text, ephemeral=True)
+
+    async def run(
+        self, interaction: discord.Interaction, text: str, *, manage: bool = False, ephemeral: bool = False
+    ) -> None:
+        if manage:
+            if interaction.guild_id is None:
+                await self.refuse(interaction, "This command works in a server channel, not in DMs.")
+                return
+            if not can_manage(interaction):
+                await self.refuse(interaction, "You need the **Manage Channels** permission to change this channel.")
+                return
+        await interaction.response.defer(thinking=True, ephemeral=ephemeral)
+        ctx = command_context(interaction)
+        try:
+            msg = await asyncio.to_thread(handle, self.engine, self.config, ctx, text)
+        except Exception:
+            log.exception("discord command failed (guild %s, channel %s)", ctx.workspace, ctx.channel)
+            msg = Message.error("Sorry, something went wrong answering that. Try again in a moment.")
+        await send_reply(interaction, msg, deferred_ephemeral=ephemeral)
+
+    async def complete_tasks(self, current: str) -> list[app_commands.Choice[str]]:
+        try:
+            pairs = await asyncio.to_thread(complete_task, self.engine, current, MAX_CHOICES)
+        except Exception:
+            log.exception("task autocomplete failed")
+            return []
+        return task_choices(pairs)
+
+    async def complete_datasets(self, task_text: str, current: str) -> list[app_commands.Choice[str]]:
+        try:
+            names = await asyncio.to_thread(complete_dataset, self.engine, task_text, current, MAX_CHOICES)
+        except Exception:
+            log.exception("dataset autocomplete failed")
+            return []
+        return text_choices(names)
+
+
+def _join(*parts: str | None) -> str:
+    return " ".join(p.strip() for p in parts if p and p.strip())
+
+
+def _phrase(value: str, prefix: str = "", *, quote: bool = False) -> str:
+    """One option value as one phrase of the command text: a task named "learning on graphs"
+    must not split at "on". Single words stay bare."""
+    value = " ".join(value.split())
+    if not value or (" " not in value and not prefix and not quote):
+        return value
+    for open_q, close_q in (('"', '"'), ("'", "'"), ("«", "»")):
+        if open_q not in value and close_q not in value:
+            return f"{prefix}{open_q}{value}{close_q}"
+    return prefix + "".join(c for c in value if c not in "\"'«»“”‘’„‚")
+
+
+def sota_text(task: str, dataset: str | None = None, metric: str | None = None) -> str:
+    """The command text for /sota's three options (the same grammar as Slack's `/sota ...`)."""
+    return _join(
+        _phrase(task, quote=True),  # quoted: /sota task:help looks up a task, it does not run help
+        _phrase(dataset, "dataset:") if dataset and dataset.strip() else None,
+        _phrase(metric, "metric:") if metric and metric.strip() else None,
+    )
+
+
+def build_command_tree(client: discord.Client, engine: Engine, config: Config) -> app_commands.CommandTree:
+    """The CommandTree with every sotabot command; a thin adapter over bot.commands.handle."""
+    tree = app_commands.CommandTree(client)
+    runner = CommandRunner(engine, config)
+
+    @tree.command(name="sota", description="State of the art on a task: leaderboard, papers and code")
+    @app_commands.describe(task="Task, e.g. image classification", dataset="Benchmark dataset", metric="Rank by metric")
+    async def sota(
+        interaction: discord.Interaction, task: str, dataset: str | None = None, metric: str | None = None
+    ) -> None:
+        await runner.run(interaction, sota_text(task, dataset, metric))
+
+    @sota.autocomplete("task")
+    async def sota_task(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await runner.complete_tasks(current)
+
+    @sota.autocomplete("dataset")
+    async def sota_dataset(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        task_text = getattr(interaction.namespace, "task", None) or ""
+        return await runner.complete_datasets(str(task_text), current)
+
+    @tree.command(name="subscribe", description="Alert this channel on new results for a task, category or keyword")
+    @app_commands.describe(target='A task, category:cs.CV or keyword:"diffusion"')
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_channels=True)
+    async def subscribe(interaction: discord.Interaction, target: str) -> None:
+        await runner.run(interaction, _join("subscribe", target), manage=True)
+
+    @subscribe.autocomplete("target")
+    async def subscribe_target(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await runner.complete_tasks(current)
+
+    @tree.command(name="unsubscribe", description="Stop alerts in this channel for a task, category or keyword")
+    @app_commands.describe(target="What to stop following (see /subscriptions)")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_channels=True)
+    async def unsubscribe(interaction: discord.Interaction, target: str) -> None:
+        await runner.run(interaction, _join("unsubscribe", target), manage=True)
+
+    @unsubscribe.autocomplete("target")
+    async def unsubscribe_target(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await runner.complete_tasks(current)
+
+    @tree.command(name="subscriptions", description="What this channel follows")
+    async def subscriptions(interaction: discord.Interaction) -> None:
+        await runner.run(interaction, "subscriptions")
+
+    @tree.command(name="digest", description="This channel's daily digest: on, off, time, categories, keywords")
+    @app_commands.describe(action="What to change", value="at: HH:MM [Time/Zone]; categories or keywords: a list")
+    @app_commands.choices(action=[app_commands.Choice(name=a, value=a) for a in DIGEST_ACTIONS])
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_channels=True)
+    async def digest(interaction: discord.Interaction, action: str, value: str | None = None) -> None:
+        await runner.run(interaction, _join("digest", action, value), manage=action not in READ_ONLY_DIGEST_ACTIONS)
+
+    @tree.command(name="paper", description="A paper by arXiv id or URL, with its code")
+    @app_commands.describe(paper="arXiv id (2411.17700) or URL")
+    async def paper(interaction: discord.Interaction, paper: str) -> None:
+        await runner.run(interaction, _join("paper", paper))
+
+    @tree.command(name="trending", description="Trending papers with code")
+    @app_commands.describe(category="arXiv category, e.g. cs.CV")
+    async def trending(interaction: discord.Interaction, category: str | None = None) -> None:
+        await runner.run(interaction, _join("trending", category))
+
+    @tree.command(name="search", description="Search tasks and papers")
+    @app_commands.describe(query="Words to look for")
+    async def search(interaction: discord.Interaction, query: str) -> None:
+        await runner.run(interaction, _join("search", query))
+
+    @tree.error
+    async def on_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        log.error("discord command error: %s", error, exc_info=error)
+        text = "Sorry, something went wrong answering that."
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
+        except discord.HTTPException:
+            pass
+
+    return tree
+
+
+class SotaBotClient(discord.Client):
+    """The Discord client; start it with `await client.start(token)` inside the service loop."""
+
+    def __init__(self, engine: Engine, config: Config, *, intents: discord.Intents | None = None) -> None:
+        super().__init__(intents=intents or discord.Intents(guilds=True))
+        self.config = config
+        self.tree = build_command_tree(self, engine, config)
+
+    async def setup_hook(self) -> None:
+        await sync_commands(self.tree, self.config.discord.guild_ids)
+
+    async def on_ready(self) -> None:
+        log.info("discord: connected as %s in %d guild(s)", self.user, len(self.guilds))
+
+
+async def sync_commands(tree: app_commands.CommandTree, guild_ids: Sequence[int]) -> None:
+    """Globally (may take a while to appear), or at once to the development guilds given."""
+    if not guild_ids:
+        synced = await tree.sync()
+        log.info("discord: synced %d commands globally", len(synced))
+        return
+    for guild_id in guild_ids:
+        guild = discord.Object(id=guild_id)
+        tree.copy_global_to(guild=guild)
+        synced = await tree.sync(guild=guild)
+        log.info("discord: synced %d commands to guild %s", len(synced), guild_id)

@@ -1,0 +1,185 @@
+"""Starter leaderboards: real data loaded into an empty database, so `sotabot sota` answers offline.
+
+The file shipped in the package (`sources/data/starter-tables.json.gz`, rebuilt by
+`python -m tools.build_starter`) holds the sota-extractor task files (136 tasks, 272
+benchmarks, 3,727 results once imported; Apache-2.0). It is imported once, the first time a
+database with no tasks is opened; a database that already has tasks (from the archive or a
+poll) is never touched. Two processes starting together are serialised by the importer's
+writer lock, and the second import changes nothing.
+
+Right after that import, `sources/data/starter-claims.json` (rebuilt by
+`python -m tools.build_starter_claims`) adds a small set of recent results as their authors
+claim them in their abstracts (Object Detection, Semantic Segmentation, ImageNet, ...), stored
+as unverified claims with the abstract sentence as evidence. Their events are stamped as
+alerted in the same transaction: starter history is never announced as news.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from sotabot.sources.archive.report import ArchiveError
+from sotabot.sources.archive.tables import import_tables
+from sotabot.sources.normalise.taxonomy import CURATED_ALIASES, metric_direction, normalise, slugify
+from sotabot.sources.normalise.values import arxiv_month
+from sotabot.storage.models import Benchmark, Dataset, Metric, Task, TaskAlias, utcnow
+from sotabot.storage.results import CLAIM_SOURCE, record_result
+
+log = logging.getLogger(__name__)
+
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"  # the package data of sotabot.sources.data
+STARTER_FILE = DATA_DIR / "starter-tables.json.gz"
+CLAIMS_FILE = DATA_DIR / "starter-claims.json"
+
+
+def has_tasks(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(select(Task.id).limit(1)).first() is not None  # type: ignore[arg-type]
+
+
+def ensure_starter_data(
+    engine: Engine, config: Any = None, path: Path = STARTER_FILE, claims_path: Path = CLAIMS_FILE
+) -> bool:
+    """Import the starter leaderboards when the database has no tasks; True if it did."""
+    if has_tasks(engine):
+        return False
+    if not path.exists():
+        log.warning("starter leaderboards not found at %s; the database stays empty", path)
+        return False
+    try:
+        report = import_tables(engine, path, config)
+    except ArchiveError as exc:  # a broken package must not stop the bot from starting
+        log.error("starter leaderboards not loaded: %s", exc)
+        return False
+    log.info(
+        "loaded the starter leaderboards: %d tasks, %d benchmarks, %d results",
+        report.inserted.get("tasks", 0), report.inserted.get("benchmarks", 0), report.inserted.get("results", 0),
+    )
+    if report.changed:  # this process did the import (a concurrent second one changes nothing)
+        try:
+            added = load_starter_claims(engine, claims_path, config)
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # a broken file must not stop the bot
+            log.error("starter claims not loaded: %s", exc)
+        else:
+            log.info("loaded %d starter claims from paper abstracts (unverified)", added)
+    return report.changed
+
+
+# ------------------------------------------------------------------------------------------
+# Starter claims
+
+
+def _task(session: Session, name: str, created: list[Task]) -> Task:
+    """The stored task of this name (by slug, then normalised name), created when missing."""
+    slug = slugify(name)
+    task = session.exec(select(Task).where(Task.slug == slug)).first()
+    if task is None:
+        task = session.exec(select(Task).where(func.lower(Task.name) == name.lower())).first()
+    if task is None:
+        aliased = col(TaskAlias.task_id) == col(Task.id)
+        task = session.exec(select(Task).join(TaskAlias, aliased).where(TaskAlias.alias == normalise(name))).first()
+    if task is None:
+        task = Task(slug=slug, name=name)
+        session.add(task)
+        session.flush()
+        created.append(task)
+    return task
+
+
+def _dataset(session: Session, name: str) -> Dataset:
+    found = session.exec(
+        select(Dataset).where(Dataset.name == name, col(Dataset.parent_id).is_(None))
+    ).first()
+    if found is None:
+        found = Dataset(name=name)
+        session.add(found)
+        session.flush()
+    return found
+
+
+def _metric(session: Session, name: str, overrides: dict[str, str]) -> Metric:
+    found = session.exec(select(Metric).where(Metric.name == name)).first()
+    if found is None:
+        found = Metric(name=name, direction=metric_direction(name, overrides))
+        session.add(found)
+        session.flush()
+    return found
+
+
+def _benchmark(session: Session, task: Task, dataset: Dataset, metric: Metric) -> Benchmark:
+    """The task's benchmark on this dataset; a new one ranks by the claimed metric."""
+    found = session.exec(
+        select(Benchmark).where(Benchmark.task_id == task.id, Benchmark.dataset_id == dataset.id)
+    ).first()
+    if found is None:
+        found = Benchmark(task_id=task.id or 0, dataset_id=dataset.id or 0, primary_metric_id=metric.id)
+        session.add(found)
+        session.flush()
+    return found
+
+
+def _add_aliases(session: Session, created: list[Task]) -> None:
+    """Name aliases of the new tasks, and curated aliases ("obj det") whose target now exists."""
+    taken = set(session.exec(select(TaskAlias.alias)).all())
+    wanted: list[tuple[str, int, str]] = [(normalise(t.name)[:300], t.id or 0, "name") for t in created]
+    slugs = {t.slug: t.id for t in created}
+    for alias, target in CURATED_ALIASES.items():
+        if target in slugs:
+            wanted.append((normalise(alias)[:300], slugs[target] or 0, "curated"))
+    for alias, task_id, source in wanted:
+        if alias and alias not in taken:
+            session.add(TaskAlias(alias=alias, task_id=task_id, source=source))
+            taken.add(alias)
+
+
+def load_starter_claims(engine: Engine, path: Path = CLAIMS_FILE, config: Any = None) -> int:
+    """Record the shipped abstract claims as unverified results; returns how many rows are new.
+
+    One transaction: tasks, datasets, benchmarks, metrics, results, aliases, and `alerted_at`
+    on every event these writes created.
+    """
+    if not path.exists():
+        log.warning("starter claims not found at %s", path)
+        return 0
+    entries = json.loads(path.read_text(encoding="utf-8"))["claims"]
+    overrides = dict(getattr(config, "metrics", None) or {}) if config is not None else {}
+    added = 0
+    with Session(engine) as session:
+        created: list[Task] = []
+        events = []
+        for entry in entries:
+            task = _task(session, entry["task"], created)
+            dataset = _dataset(session, entry["dataset"])
+            metric = _metric(session, entry["metric"], overrides)
+            bench = _benchmark(session, task, dataset, metric)
+            arxiv_id = entry["arxiv_id"]
+            outcome = record_result(
+                session,
+                benchmark_id=bench.id or 0,
+                model=entry["model"],
+                paper_key=arxiv_id,
+                values={metric.id or 0: (float(entry["value"]), str(entry["raw"]))},
+                paper_title=entry["paper_title"],
+                paper_url=f"https://arxiv.org/abs/{arxiv_id}",
+                result_date=arxiv_month(arxiv_id),  # the month the paper appeared
+                source=CLAIM_SOURCE,
+                verified=False,
+                evidence=entry["evidence"],
+            )
+            added += outcome.created
+            events.extend(outcome.events)
+        _add_aliases(session, created)
+        now = utcnow()
+        for event in events:  # starter history, not news
+            event.alerted_at = now
+            session.add(event)
+        session.commit()
+    return added

@@ -1,0 +1,81 @@
+"""The config sections of the sources layer: politeness, upstream URLs and intervals, metric directions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sotabot.storage.config import NO_SECRET, ConfigError, Secret, StorageConfig
+
+
+@dataclass
+class HttpConfig:
+    """Politeness and robustness shared by every upstream client."""
+
+    timeout_seconds: float = 20.0
+    max_retries: int = 5
+    backoff_base_seconds: float = 2.0
+    backoff_max_seconds: float = 300.0
+    max_body_bytes: int = 64 * 1024 * 1024
+
+
+@dataclass
+class ArxivConfig:
+    rss_url: str = "https://rss.arxiv.org/rss"
+    api_url: str = "https://export.arxiv.org/api"
+    categories: list[str] = field(default_factory=lambda: ["cs.CV", "cs.LG", "cs.CL", "cs.AI"])
+    contact: str = "sotabot-operator@example.org"
+    min_interval_seconds: float = 3.0
+    page_size: int = 100
+    poll_interval_minutes: int = 60
+    code_recheck_days: int = 5
+
+
+@dataclass
+class GithubConfig:
+    api_url: str = "https://api.github.com"
+    graphql_url: str = "https://api.github.com/graphql"
+    token: Secret = NO_SECRET
+    refresh_interval_minutes: int = 360
+    search_per_minute: int = 30
+    # A primary rate-limit pause longer than this ends the poll; the next one resumes after the reset.
+    max_rate_limit_wait_seconds: float = 900.0
+
+
+@dataclass
+class HuggingfaceConfig:
+    api_url: str = "https://huggingface.co/api"
+    token: Secret = NO_SECRET
+    poll_interval_minutes: int = 60
+
+
+@dataclass
+class PapersWithCodeConfig:
+    api_url: str = "https://paperswithcode.co/api/v1"
+    requests_per_second: float = 1.0
+    max_body_bytes: int = 2 * 1024 * 1024
+    poll_interval_minutes: int = 120
+    tasks_per_poll: int = 50
+
+
+@dataclass
+class SourcesConfig:
+    http: HttpConfig = field(default_factory=HttpConfig)
+    arxiv: ArxivConfig = field(default_factory=ArxivConfig)
+    github: GithubConfig = field(default_factory=GithubConfig)
+    huggingface: HuggingfaceConfig = field(default_factory=HuggingfaceConfig)
+    paperswithcode: PapersWithCodeConfig = field(default_factory=PapersWithCodeConfig)
+
+
+@dataclass
+class SourcesSettings(StorageConfig):
+    """The config tree as the sources layer reads it."""
+
+    sources: SourcesConfig = field(default_factory=SourcesConfig)
+    # metric name (case-insensitive) -> "higher" | "lower": overrides inferred direction
+    metrics: dict[str, str] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        super().validate()
+        for name, direction in self.metrics.items():
+            if direction not in ("higher", "lower"):
+                raise ConfigError(f"metrics.{name}", f"must be 'higher' or 'lower', got {direction!r}")

@@ -1,0 +1,562 @@
+"""Hugging Face Hub benchmark leaderboards: official benchmark datasets and their ranked scores.
+
+`{api_url}/datasets?filter=benchmark:official` lists the benchmark datasets (paged with a
+`Link: <...>; rel="next"` header); `{api_url}/datasets/{repo_id}/leaderboard` gives each one's
+rows (`rank`, `modelId`, `value`, `verified`, optional `source`, `author`, `notes`, ...;
+unknown fields are ignored, a 404 means "no leaderboard"). Every row becomes a result through
+`storage.results.record_result` with `source="hf"` and the row's own `verified` flag, so new
+results and new records write the same events as every other source.
+
+How a Hub benchmark maps onto our data model (the Hub has no task or metric for a leaderboard):
+- Benchmark: one per Hub dataset, found again by `external_id = "hf:{repo_id}"`, so it
+  never moves once created. It never shares a benchmark row with another source: when
+  (task, dataset) is already some other benchmark, the dataset is named by the full repo id.
+- Dataset: the card's `pretty_name`, else the repository name (`allenai/olmOCR-bench` ->
+  `olmOCR-bench`); an existing dataset of that name is reused.
+- Task: the dataset's `task_ids:*` then `task_categories:*` tags (and the same keys of
+  `cardData`), the first that names a stored task by slug, stored alias or curated alias;
+  else a new task from the first task category (`image-to-text` -> "Image to text"); else
+  a task named after the benchmark itself (`code-bench`). Task tags are coarse (HF pipeline
+  names), so an existing finer task always wins over creating one.
+- Metric: the leaderboard has one score. Its name is the card's `train-eval-index` metric
+  when it declares one (`{"name": "WER"}`), else "Score". A new metric's direction comes
+  from `sources.taxonomy.metric_direction` (the config `[metrics]` table wins); when the name
+  says nothing, the server's own ranking decides (rank 1 above the last rank: higher is
+  better). An undeclared score ranked lowest-first is stored as "Score (lower is better)" so
+  it never shares the "Score" metric with higher-is-better leaderboards. Once a benchmark
+  has a primary metric it keeps it.
+- Result: model = `modelId`, paper_key = "" (rows name no paper; the key stays stable when
+  a row's source changes), paper_url = the row's `source.url` else the model's Hub page,
+  a paper we already store when the source is an arXiv URL. Rows carry no date: a result
+  is dated the day it is first seen. Rows that disappear upstream are kept (history).
+
+Politeness: PoliteClient paced to the Hub's budget (500 calls / 5 min anonymous, 1,000 with
+the `sources.huggingface.token`, sent as a Bearer token), retries with backoff honouring
+Retry-After. Each leaderboard is fetched first and written afterwards in its own
+transaction, so a fault (5xx, 429, truncated JSON, a body over the cap) leaves the stored
+data as it was; the outcome is recorded in source_state. A poll reads at most
+`max_benchmarks` leaderboards, continuing in rotation from the cursor; `since` (which has
+no meaning for undated rows) makes it read every listed benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
+
+from sotabot.sources.normalise.taxonomy import CURATED_ALIASES, metric_direction, normalise, slugify
+from sotabot.sources.poll import PollReport, get_state, run_poll
+from sotabot.sources.settings import SourcesSettings
+from sotabot.sources.upstream.http import ApiError, Clock, JsonApi, NotFound, Politeness, UpstreamError
+from sotabot.storage.db import session_scope
+from sotabot.storage.models import Benchmark, Dataset, Metric, Paper, Result, ResultValue, Task, TaskAlias
+from sotabot.storage.results import record_result
+
+log = logging.getLogger(__name__)
+
+SOURCE = "hf-leaderboards"  # source_state key and report name
+RESULT_SOURCE = "hf"  # Result.source
+BENCHMARK_FILTER = "benchmark:official"
+EXTERNAL_PREFIX = "hf:"
+ANONYMOUS_CALLS_PER_5_MIN = 500
+TOKEN_CALLS_PER_5_MIN = 1000
+MAX_LIST_PAGES = 50  # listing pages followed per poll (the Hub pages with Link headers)
+MAX_BENCHMARKS_PER_POLL = 200  # leaderboards read per poll, in rotation
+DEFAULT_METRIC = "Score"
+LOWER_DEFAULT_METRIC = "Score (lower is better)"
+
+_ARXIV_URL = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5}|[a-z][a-z.-]*/\d{7})(?:v\d+)?", re.IGNORECASE)
+
+
+# ------------------------------------------------------------------------------------------
+# Parsed API data
+
+
+@dataclass
+class HubBenchmark:
+    """A benchmark dataset as the listing describes it."""
+
+    repo_id: str
+    name: str
+    task_ids: list[str] = field(default_factory=list)
+    task_categories: list[str] = field(default_factory=list)
+    metric: str | None = None
+
+    @property
+    def external_id(self) -> str:
+        return f"{EXTERNAL_PREFIX}{self.repo_id}"[:100]
+
+
+@dataclass
+class LeaderboardRow:
+    rank: int
+    model_id: str
+    value: float
+    raw: str
+    verified: bool
+    source_url: str | None = None
+    arxiv_id: str | None = None
+
+    @property
+    def url(self) -> str:
+        return self.source_url or f"https://huggingface.co/{self.model_id}"
+
+
+def _text(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    text = " ".join(value.split())
+    return text or None
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    return [t for t in (_text(v) for v in value) if t] if isinstance(value, list) else []
+
+
+def _declared_metric(card: dict[str, Any]) -> str | None:
+    """The metric named by the card's `train-eval-index` (`metrics: [{type, name}]`), if any."""
+    index = card.get("train-eval-index")
+    for entry in index if isinstance(index, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        for metric in entry.get("metrics") or []:
+            fields = metric if isinstance(metric, dict) else {"name": metric}
+            name = _text(fields.get("name")) or _text(fields.get("type"))
+            if name:
+                return name[:300]
+    return None
+
+
+def parse_benchmark(item: Any) -> HubBenchmark | None:
+    """One dataset summary of the listing; None when it has no usable id."""
+    if not isinstance(item, dict):
+        return None
+    repo_id = _text(item.get("id"))
+    if repo_id is None:
+        return None
+    card = item.get("cardData") if isinstance(item.get("cardData"), dict) else {}
+    tags = _strings(item.get("tags"))
+    task_ids = [t.split(":", 1)[1] for t in tags if t.startswith("task_ids:")] + _strings(card.get("task_ids"))
+    categories = [t.split(":", 1)[1] for t in tags if t.startswith("task_categories:")]
+    categories += _strings(card.get("task_categories"))
+    name = _text(card.get("pretty_name")) or repo_id.rsplit("/", 1)[-1]
+    return HubBenchmark(
+        repo_id=repo_id,
+        name=name[:300],
+        task_ids=list(dict.fromkeys(t for t in task_ids if t.strip())),
+        task_categories=list(dict.fromkeys(t for t in categories if t.strip())),
+        metric=_declared_metric(card),
+    )
+
+
+def parse_benchmarks(data: Any) -> list[HubBenchmark]:
+    """The listing page's benchmarks, once each, in the server's order."""
+    if not isinstance(data, list):
+        raise ApiError(f"expected a list of datasets, got {type(data).__name__}")
+    out: dict[str, HubBenchmark] = {}
+    for item in data:
+        bench = parse_benchmark(item)
+        if bench is not None:
+            out.setdefault(bench.repo_id, bench)
+    return list(out.values())
+
+
+def _number(value: Any) -> tuple[float, str] | None:
+    """(value, raw) from a JSON number or a numeric string; None for anything else."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        number, raw = float(value), str(value)
+    elif isinstance(value, str):
+        raw = value.strip()
+        try:
+            number = float(raw.removesuffix("%"))
+        except ValueError:
+            return None
+    else:
+        return None
+    return (number, raw[:500]) if number == number and abs(number) != float("inf") else None
+
+
+def _rank(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def parse_leaderboard(data: Any) -> list[LeaderboardRow]:
+    """Usable rows in rank order, one per model (its best rank); unknown fields ignored."""
+    if not isinstance(data, list):
+        raise ApiError(f"expected a list of leaderboard rows, got {type(data).__name__}")
+    rows: dict[str, LeaderboardRow] = {}
+    for item in data:
+        if not isinstance(item, dict):
+            continue
+        model = _text(item.get("modelId"))
+        rank = _rank(item.get("rank"))
+        number = _number(item.get("value"))
+        if model is None or rank is None or number is None:
+            continue
+        source = item.get("source") if isinstance(item.get("source"), dict) else {}
+        url = _text(source.get("url"))
+        match = _ARXIV_URL.search(url or "")
+        row = LeaderboardRow(
+            rank=rank,
+            model_id=model[:500],
+            value=number[0],
+            raw=number[1],
+            verified=item.get("verified") is True,
+            source_url=url[:1000] if url and url.startswith(("http://", "https://")) else None,
+            arxiv_id=match.group(1) if match else None,
+        )
+        known = rows.get(row.model_id)
+        if known is None or row.rank < known.rank:
+            rows[row.model_id] = row
+    return sorted(rows.values(), key=lambda r: (r.rank, r.model_id))
+
+
+def ranking_direction(rows: list[LeaderboardRow]) -> str:
+    """"higher" or "lower" from the server's ranking (rank 1 against the last rank), else "unknown"."""
+    if len(rows) < 2 or rows[0].value == rows[-1].value:
+        return "unknown"
+    return "higher" if rows[0].value > rows[-1].value else "lower"
+
+
+# ------------------------------------------------------------------------------------------
+# The client
+
+
+class HubLeaderboardClient(JsonApi):
+    """GETs against the Hub API with the shared polite client; JSON or a clear ApiError."""
+
+    def __init__(
+        self, config: SourcesSettings, *, clock: Clock | None = None, transport: httpx.BaseTransport | None = None
+    ):
+        hf = config.sources.huggingface
+        token = hf.token.reveal()
+        budget = TOKEN_CALLS_PER_5_MIN if token else ANONYMOUS_CALLS_PER_5_MIN
+        self.base = hf.api_url.rstrip("/") + "/"
+        super().__init__(
+            hf.api_url,
+            politeness=Politeness.from_config(config.sources.http, min_interval=300.0 / budget),
+            contact=config.sources.arxiv.contact,
+            headers={"Authorization": f"Bearer {token}"} if token else None,
+            clock=clock,
+            transport=transport,
+            name=SOURCE,
+        )
+
+    def _same_host(self, url: str) -> bool:
+        """Follow a next link only to our own API (never send the token elsewhere)."""
+        mine, theirs = urlsplit(self.base), urlsplit(url)
+        return (mine.scheme, mine.netloc) == (theirs.scheme, theirs.netloc) and theirs.path.startswith(mine.path)
+
+    def benchmarks(self) -> list[HubBenchmark]:
+        """Every official benchmark dataset (all listing pages, up to MAX_LIST_PAGES)."""
+        found: dict[str, HubBenchmark] = {}
+        url: str | None = "datasets"
+        params: dict[str, str] | None = {"filter": BENCHMARK_FILTER}
+        for _ in range(MAX_LIST_PAGES):
+            if url is None:
+                break
+            response = self.get_response(url, params)
+            for bench in parse_benchmarks(self.decode(url, response)):
+                found.setdefault(bench.repo_id, bench)
+            next_url = response.links.get("next", {}).get("url")
+            url, params = (next_url, None) if next_url and self._same_host(next_url) else (None, None)
+        return list(found.values())
+
+    def leaderboard(self, repo_id: str) -> list[LeaderboardRow]:
+        url = f"datasets/{quote(repo_id, safe='/')}/leaderboard"
+        return parse_leaderboard(self.get_json(url))
+
+
+# ------------------------------------------------------------------------------------------
+# Mapping a Hub benchmark onto tasks, datasets, benchmarks and metrics
+
+
+def _existing_task(session: Session, tag: str) -> Task | None:
+    """The stored task a Hub task tag names: by slug, stored alias, then curated alias."""
+    slug = slugify(tag)
+    task = session.exec(select(Task).where(Task.slug == slug)).first() if slug else None
+    if task is not None:
+        return task
+    key = normalise(tag)
+    if not key:
+        return None
+    task = session.exec(
+        select(Task).join(TaskAlias, col(TaskAlias.task_id) == col(Task.id)).where(TaskAlias.alias == key)
+    ).first()
+    if task is not None:
+        return task
+    curated = CURATED_ALIASES.get(key)
+    return session.exec(select(Task).where(Task.slug == curated)).first() if curated else None
+
+
+def choose_task(session: Session, bench: HubBenchmark) -> Task:
+    """The task a Hub benchmark belongs to (see the module docstring), created when missing."""
+    for tag in [*bench.task_ids, *bench.task_categories]:
+        task = _existing_task(session, tag)
+        if task is not None:
+            return task
+    tags = bench.task_categories or bench.task_ids
+    if tags:
+        slug, name = slugify(tags[0]), tags[0].replace("-", " ").replace("_", " ").strip().capitalize()
+    else:
+        slug, name = slugify(bench.name) or slugify(bench.repo_id), bench.name
+    task = session.exec(select(Task).where(Task.slug == slug[:300])).first()
+    if task is None:
+        task = Task(slug=slug[:300], name=name[:300] or slug[:300])
+        session.add(task)
+        session.flush()
+    return task
+
+
+def _dataset(session: Session, name: str, description: str) -> Dataset:
+    found = session.exec(select(Dataset).where(Dataset.name == name, col(Dataset.parent_id).is_(None))).first()
+    if found is None:
+        found = Dataset(name=name[:300], description=description)
+        session.add(found)
+        session.flush()
+    return found
+
+
+def find_benchmark(session: Session, bench: HubBenchmark) -> Benchmark | None:
+    return session.exec(select(Benchmark).where(Benchmark.external_id == bench.external_id)).first()
+
+
+def ensure_benchmark(session: Session, bench: HubBenchmark) -> Benchmark:
+    """Our benchmark for a Hub dataset: found by external id, else created (never shared)."""
+    found = find_benchmark(session, bench)
+    if found is not None:
+        return found
+    task = choose_task(session, bench)
+    description = f"Hugging Face benchmark dataset {bench.repo_id}"
+    for name in dict.fromkeys([bench.name, bench.repo_id]):
+        dataset = _dataset(session, name, description)
+        taken = session.exec(
+            select(Benchmark).where(Benchmark.task_id == task.id, Benchmark.dataset_id == dataset.id)
+        ).first()
+        if taken is None:
+            created = Benchmark(task_id=task.id or 0, dataset_id=dataset.id or 0, external_id=bench.external_id)
+            session.add(created)
+            session.flush()
+            return created
+    raise ApiError(f"{bench.repo_id}: task {task.slug!r} already has a benchmark on {bench.repo_id!r}")
+
+
+def _metric_by_name(session: Session, name: str) -> Metric | None:
+    found = session.exec(select(Metric).where(Metric.name == name)).first()
+    if found is None:
+        found = session.exec(select(Metric).where(func.lower(Metric.name) == name.lower())).first()
+    return found
+
+
+def choose_metric(
+    session: Session, bench: HubBenchmark, rows: list[LeaderboardRow], overrides: dict[str, str]
+) -> Metric:
+    """The metric of a Hub leaderboard's score (see the module docstring), created when missing."""
+    ranked = ranking_direction(rows)
+    if bench.metric:
+        name = bench.metric
+        direction = metric_direction(name, overrides)
+        if direction == "unknown":
+            direction = ranked
+    else:
+        lower = metric_direction(DEFAULT_METRIC, overrides) != "lower" and ranked == "lower"
+        name = LOWER_DEFAULT_METRIC if lower else DEFAULT_METRIC
+        direction = "lower" if lower else metric_direction(DEFAULT_METRIC, overrides)
+    metric = _metric_by_name(session, name)
+    if metric is None:
+        metric = Metric(name=name[:300], direction=direction)
+        session.add(metric)
+        session.flush()
+    return metric
+
+
+# ------------------------------------------------------------------------------------------
+# Writing one leaderboard
+
+
+Known = dict[str, tuple[str | None, bool, str]]  # model -> (raw primary value, verified, source)
+
+
+def known_rows(session: Session, benchmark: Benchmark) -> Known:
+    """The stored rows of a benchmark that an HF row would update (paper_key "")."""
+    rows = session.exec(
+        select(Result.model, ResultValue.raw, Result.verified, Result.source)
+        .join(
+            ResultValue,
+            (col(ResultValue.result_id) == col(Result.id)) & (ResultValue.metric_id == benchmark.primary_metric_id),
+            isouter=True,
+        )
+        .where(Result.benchmark_id == benchmark.id, Result.paper_key == "")
+    ).all()
+    return {model: (raw, verified, source) for model, raw, verified, source in rows}
+
+
+def _paper_id(session: Session, arxiv_id: str | None) -> int | None:
+    if not arxiv_id:
+        return None
+    return session.exec(select(Paper.id).where(Paper.arxiv_id == arxiv_id)).first()
+
+
+
+def store_leaderboard(
+    session: Session,
+    bench: HubBenchmark,
+    rows: list[LeaderboardRow],
+    config: SourcesSettings,
+    report: PollReport,
+    *,
+    now: datetime,
+) -> None:
+    """Write one Hub leaderboard: rows in rank order (best first, so an import is not news)."""
+    benchmark = ensure_benchmark(session, bench)
+    if benchmark.primary_metric_id is None:
+        benchmark.primary_metric_id = choose_metric(session, bench, rows, config.metrics).id
+        session.add(benchmark)
+        session.flush()
+    metric_id = benchmark.primary_metric_id
+    assert metric_id is not None and benchmark.id is not None
+    known = known_rows(session, benchmark)
+    today: date = now.date()
+    for row in rows:
+        stored = known.get(row.model_id)
+        if stored is not None and stored == (row.raw, row.verified, RESULT_SOURCE):
+            report.unchanged += 1
+            continue
+        outcome = record_result(
+            session,
+            benchmark_id=benchmark.id,
+            model=row.model_id,
+            paper_key="",
+            values={metric_id: (row.value, row.raw)},
+            paper_id=_paper_id(session, row.arxiv_id),
+            paper_url=row.url,
+            result_date=None if stored is not None else today,
+            source=RESULT_SOURCE,
+            verified=row.verified,
+            now=now,
+        )
+        report.count_result(outcome)
+    report.add("benchmarks")
+    report.add("rows", len(rows))
+
+
+# ------------------------------------------------------------------------------------------
+# The poll
+
+
+def plan(benchmarks: list[HubBenchmark], after: str | None, budget: int | None) -> list[HubBenchmark]:
+    """Benchmarks to read this poll: sorted by id, starting after the cursor, wrapping round."""
+    ordered = sorted(benchmarks, key=lambda b: b.repo_id)
+    if budget is None or budget >= len(ordered):
+        budget = len(ordered)
+    start = next((i for i, b in enumerate(ordered) if after is not None and b.repo_id > after), 0)
+    return (ordered[start:] + ordered[:start])[:budget]
+
+
+def _load_cursor(raw: str | None) -> str | None:
+    try:
+        data = json.loads(raw or "{}")
+    except json.JSONDecodeError:
+        return None
+    after = data.get("after") if isinstance(data, dict) else None
+    return after if isinstance(after, str) else None
+
+
+def _is_outage(exc: UpstreamError) -> bool:
+    """Retries spent (no status): the Hub is down or limiting us, so the rest would fail too."""
+    return exc.status is None
+
+
+def _sync_one(
+    engine: Engine, client: HubLeaderboardClient, config: SourcesSettings, report: PollReport, bench: HubBenchmark,
+    now: datetime,
+) -> bool:
+    """Fetch then store one leaderboard; True when the upstream is down (stop the poll)."""
+    try:
+        rows = client.leaderboard(bench.repo_id)
+        with session_scope(engine) as session:
+            store_leaderboard(session, bench, rows, config, report, now=now)
+    except NotFound:
+        report.add("no_leaderboard")
+        log.info("%s: %s has no leaderboard", SOURCE, bench.repo_id)
+    except UpstreamError as exc:
+        report.errors.append(f"{bench.repo_id}: {exc}"[:500])
+        log.warning("%s: %s not synced: %s", SOURCE, bench.repo_id, exc)
+        return _is_outage(exc)
+    except (ApiError, SQLAlchemyError, ValueError) as exc:
+        report.errors.append(f"{bench.repo_id}: {exc}"[:500])
+        log.warning("%s: %s not synced: %s", SOURCE, bench.repo_id, exc)
+    return False
+
+
+def poll(
+    engine: Engine,
+    config: SourcesSettings,
+    since: date | None = None,
+    clock: Clock | None = None,
+    transport: httpx.BaseTransport | None = None,
+    *,
+    max_benchmarks: int = MAX_BENCHMARKS_PER_POLL,
+) -> PollReport:
+    """Read the official benchmarks' leaderboards; faults are reported and recorded, never raised."""
+    now = datetime.fromtimestamp(clock.time(), UTC) if clock is not None else datetime.now(UTC)
+    client = HubLeaderboardClient(config, clock=clock, transport=transport)
+
+    def body(report: PollReport) -> None:
+        try:
+            listed = client.benchmarks()
+        except (ApiError, UpstreamError) as exc:
+            report.errors.append(f"benchmark list: {exc}"[:500])
+            log.warning("%s: benchmark list not read: %s", SOURCE, exc)
+            listed = []
+        report.add("listed", len(listed))
+        with Session(engine) as session:
+            after = _load_cursor(get_state(session, SOURCE).cursor)
+            session.commit()
+        chosen = plan(listed, after, None if since is not None else max_benchmarks)
+        for bench in chosen:
+            if _sync_one(engine, client, config, report, bench, now):
+                break
+            after = bench.repo_id
+        if chosen:
+            with session_scope(engine) as session:
+                state = get_state(session, SOURCE)
+                state.cursor = json.dumps({"after": after})
+                session.add(state)
+
+    return run_poll(engine, SOURCE, body, client=client, now=lambda: now)
+
+
+__all__ = [
+    "HubBenchmark",
+    "HubLeaderboardClient",
+    "LeaderboardRow",
+    "choose_metric",
+    "choose_task",
+    "parse_benchmarks",
+    "parse_leaderboard",
+    "poll",
+    "ranking_direction",
+    "store_leaderboard",
+]

@@ -1,0 +1,307 @@
+"""One polite, robust HTTP client shared by every upstream source.
+
+Politeness is explicit (minimum interval between requests, one connection, a User-Agent
+with a contact address), failures are retried with exponential backoff that honours
+Retry-After, bodies are capped, and time comes from an injectable clock so tests can check
+the pacing from the fake server's request log without sleeping.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from sotabot.sources.settings import HttpConfig
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+USER_AGENT = "sotabot/0.1 (+https://github.com/sotabot/sotabot)"
+
+
+class Clock(Protocol):
+    def monotonic(self) -> float: ...
+    def sleep(self, seconds: float) -> None: ...
+    def time(self) -> float: ...
+
+
+class SystemClock:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+    def time(self) -> float:
+        return time.time()
+
+
+class FakeClock:
+    """A clock that only moves when slept on: tests assert pacing without waiting."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        if seconds > 0:
+            self.now += seconds
+
+
+class UpstreamError(Exception):
+    """An upstream request failed for good (after retries, or not retryable)."""
+
+    def __init__(self, message: str, *, status: int | None = None, url: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.url = url
+
+
+@dataclass
+class Politeness:
+    min_interval: float = 0.0
+    max_retries: int = 5
+    backoff_base: float = 2.0
+    backoff_max: float = 300.0
+    max_body_bytes: int = 64 * 1024 * 1024
+    timeout: float = 20.0
+
+    @classmethod
+    def from_config(cls, http: HttpConfig, **overrides: Any) -> Politeness:
+        values = {
+            "max_retries": http.max_retries,
+            "backoff_base": http.backoff_base_seconds,
+            "backoff_max": http.backoff_max_seconds,
+            "max_body_bytes": http.max_body_bytes,
+            "timeout": http.timeout_seconds,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+class PoliteClient:
+    """A synchronous httpx client with pacing, retries, body cap and a request count."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        politeness: Politeness | None = None,
+        user_agent: str = USER_AGENT,
+        headers: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+        transport: httpx.BaseTransport | None = None,
+        name: str = "upstream",
+    ) -> None:
+        self.politeness = politeness or Politeness()
+        self.clock = clock or SystemClock()
+        self.name = name
+        self.requests = 0
+        self._last_request: float | None = None
+        self._lock = threading.Lock()
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/") + "/",
+            headers={"User-Agent": user_agent, **(headers or {})},
+            timeout=self.politeness.timeout,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> PoliteClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _pace(self) -> None:
+        if self._last_request is not None and self.politeness.min_interval > 0:
+            wait = self._last_request + self.politeness.min_interval - self.clock.monotonic()
+            if wait > 0:
+                self.clock.sleep(wait)
+        self._last_request = self.clock.monotonic()
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        delay = min(self.politeness.backoff_max, self.politeness.backoff_base * (2**attempt))
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.politeness.backoff_max))
+        return delay
+
+    def _send_once(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        cap = self.politeness.max_body_bytes
+        request = self._client.build_request(method, url.lstrip("/"), **kwargs)
+        response = self._client.send(request, stream=True)
+        try:
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > cap:
+                raise UpstreamError(
+                    f"{self.name}: response of {declared} bytes exceeds the {cap}-byte cap",
+                    status=response.status_code,
+                    url=str(request.url),
+                )
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise UpstreamError(
+                        f"{self.name}: response exceeds the {cap}-byte cap",
+                        status=response.status_code,
+                        url=str(request.url),
+                    )
+                chunks.append(chunk)
+        finally:
+            response.close()
+        return httpx.Response(
+            status_code=response.status_code,
+            headers=response.headers,
+            content=b"".join(chunks),
+            request=request,
+            extensions={"http_version": response.extensions.get("http_version", b"HTTP/1.1")},
+        )
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        retry_statuses: frozenset[int] = RETRY_STATUSES,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send with pacing and retries; returns the final response (any non-retry status).
+
+        Raises UpstreamError when the retry budget is spent or the body is over the cap.
+        """
+        last_error = ""
+        for attempt in range(self.politeness.max_retries + 1):
+            with self._lock:
+                self._pace()
+                self.requests += 1
+                retry_after: float | None = None
+                try:
+                    response = self._send_once(method, url, **kwargs)
+                except (httpx.TimeoutException, httpx.TransportError) as exc:
+                    last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                else:
+                    # Decoding errors (truncated gzip) surface here, not as transport errors.
+                    if response.status_code not in retry_statuses:
+                        return response
+                    retry_after = parse_retry_after(
+                        response.headers.get("Retry-After"), self.clock.time()
+                    )
+                    last_error = f"HTTP {response.status_code}"
+                if attempt == self.politeness.max_retries:
+                    break
+                delay = self._backoff(attempt, retry_after)
+                log.warning(
+                    "%s %s %s failed (%s); retry %d/%d in %.1fs",
+                    self.name, method, url, last_error, attempt + 1, self.politeness.max_retries, delay,
+                )
+                self.clock.sleep(delay)
+        raise UpstreamError(
+            f"{self.name}: {method} {url} failed after {self.politeness.max_retries + 1} attempts: "
+            f"{last_error}",
+            url=url,
+        )
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+
+class ApiError(Exception):
+    """A JSON API answer that breaks the contract: not JSON, truncated, wrong shape, HTTP 4xx."""
+
+
+class NotFound(ApiError):
+    """HTTP 404: the upstream does not know this object."""
+
+
+class JsonApi:
+    """A polite client for a JSON API: 404 -> NotFound, other 4xx or bad JSON -> ApiError.
+
+    Retries, pacing and the body cap come from PoliteClient; a contact address, when given,
+    goes into the User-Agent so the upstream can reach the operator.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        politeness: Politeness,
+        contact: str = "",
+        headers: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+        transport: httpx.BaseTransport | None = None,
+        name: str,
+    ) -> None:
+        self.http = PoliteClient(
+            base_url,
+            politeness=politeness,
+            user_agent=f"{USER_AGENT} mailto:{contact}" if contact else USER_AGENT,
+            headers={"Accept": "application/json", **(headers or {})},
+            clock=clock,
+            transport=transport,
+            name=name,
+        )
+
+    @property
+    def requests(self) -> int:
+        return self.http.requests
+
+    def close(self) -> None:
+        self.http.close()
+
+    def get_response(self, url: str, params: Mapping[str, Any] | None = None) -> httpx.Response:
+        response = self.http.get(url, params=params)
+        if response.status_code == 404:
+            raise NotFound(f"{url}: not found upstream")
+        if response.status_code >= 400:
+            raise ApiError(f"{url}: HTTP {response.status_code}: {response.text[:200]}")
+        return response
+
+    @staticmethod
+    def decode(url: str, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(f"{url}: response is not valid JSON ({exc.__class__.__name__}: {exc})") from None
+
+    def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.decode(url, self.get_response(url, params))

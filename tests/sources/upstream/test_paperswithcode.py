@@ -1,0 +1,429 @@
+"""Papers with Code API sync against a local server replaying the paperswithcode-co fixtures.
+
+The fixture files are served byte for byte; scenarios the fixtures do not cover (a WER
+leaderboard that gains a new record) are built in the same documented row shape.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+from sqlmodel import Session, SQLModel, col, select
+
+from sotabot.bot.settings import Config
+from sotabot.sources.upstream.http import FakeClock
+from sotabot.sources.upstream.paperswithcode import merge_rows, poll
+from sotabot.storage.models import (
+    Benchmark,
+    Channel,
+    Dataset,
+    Metric,
+    Paper,
+    PaperRepo,
+    Repo,
+    Result,
+    ResultEvent,
+    ResultValue,
+    SourceState,
+    Subscription,
+    Task,
+)
+from tests.fakes.upstream import FakeUpstream, Fault, LoggedRequest, Reply
+
+API = "/api/v1"
+
+
+@pytest.fixture(scope="module")
+def recorded(fixture_files) -> Callable[[str], Reply]:
+    """`recorded(name)`: a fixture file of the paperswithcode.co API as the server's body, unchanged."""
+
+    def reply(name: str) -> Reply:
+        return Reply(200, (fixture_files.pwc_api / name).read_bytes(), {"Content-Type": "application/json"})
+
+    return reply
+
+
+def paged(*pages: Reply) -> object:
+    """A handler serving `pages[page-1]` by the `page` query parameter (404 past the end)."""
+
+    def handler(req: LoggedRequest) -> Reply:
+        page = int(req.query.get("page", ["1"])[0])
+        return pages[page - 1] if 1 <= page <= len(pages) else Reply.json({"detail": "Invalid page."}, status=404)
+
+    return handler
+
+
+def make_config(url: str, **pwc: object) -> Config:
+    cfg = Config()
+    cfg.sources.paperswithcode.api_url = url + API
+    cfg.sources.http.max_retries = 1
+    cfg.sources.http.backoff_base_seconds = 1.0
+    for key, value in pwc.items():
+        setattr(cfg.sources.paperswithcode, key, value)
+    return cfg
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def server(clock, recorded):
+    with FakeUpstream(clock=clock) as srv:
+        srv.route(f"{API}/areas/with-tasks/", recorded("areas_with-tasks.json"))
+        yield srv
+
+
+def serve_ocr(srv: FakeUpstream, recorded: Callable[[str], Reply]) -> None:
+    srv.route(f"{API}/tasks/ocr/trending-benchmarks", recorded("tasks_OCR_trending-benchmarks.json"))
+    srv.route(f"{API}/datasets/2/evaluations/", recorded("datasets_42_evaluations.json"))
+    srv.route(
+        f"{API}/datasets/1/evaluations/",
+        paged(recorded("evaluations_paper_id_9_page1.json"), recorded("evaluations_paper_id_9_page2.json")),
+    )
+
+
+def subscribe(engine, *targets: str) -> None:
+    with Session(engine) as s:
+        ch = Channel(platform="slack", workspace="T1", channel="C1")
+        s.add(ch)
+        s.flush()
+        s.add_all([Subscription(channel_id=ch.id, kind="task", target=t) for t in targets])
+        s.commit()
+
+
+def board(session: Session, task: str, dataset: str) -> dict[str, dict[str, tuple[float | None, str]]]:
+    """model -> {metric: (value, raw)} for one benchmark."""
+    rows = session.exec(
+        select(Result.model, Metric.name, ResultValue.value, ResultValue.raw)
+        .join(Benchmark, col(Benchmark.id) == col(Result.benchmark_id))
+        .join(Task, col(Task.id) == col(Benchmark.task_id))
+        .join(Dataset, col(Dataset.id) == col(Benchmark.dataset_id))
+        .join(ResultValue, col(ResultValue.result_id) == col(Result.id))
+        .join(Metric, col(Metric.id) == col(ResultValue.metric_id))
+        .where(Task.slug == task, Dataset.name == dataset)
+    ).all()
+    out: dict[str, dict[str, tuple[float | None, str]]] = {}
+    for model, metric, value, raw in rows:
+        out.setdefault(model, {})[metric] = (value, raw)
+    return out
+
+
+def events(session: Session, kind: str | None = None) -> list[ResultEvent]:
+    query = select(ResultEvent).order_by(col(ResultEvent.id))
+    if kind:
+        query = query.where(ResultEvent.kind == kind)
+    return list(session.exec(query).all())
+
+
+def test_leaderboards_are_imported_with_split_rows_merged_and_the_servers_priority_kept(
+    engine, server, clock, recorded
+):
+    serve_ocr(server, recorded)
+    subscribe(engine, "ocr")
+    report = poll(engine, make_config(server.url), clock=clock)
+    assert report.ok, report.errors
+    assert report.new == 3
+    with Session(engine) as s:
+        task = s.exec(select(Task).where(Task.slug == "ocr")).one()
+        benches = s.exec(select(Benchmark, Dataset).join(Dataset).where(Benchmark.task_id == task.id)).all()
+        by_name = {d.name: b for b, d in benches}
+        assert {name: (b.priority, b.external_id) for name, b in by_name.items()} == {
+            "Recent OCR": (0, "2"),
+            "Classic OCR": (1, "1"),
+        }
+        assert task.default_benchmark_id == by_name["Recent OCR"].id
+        # two rows of "Agent | One" (Resolved, then Pass@1) are one result with both values
+        assert board(s, "ocr", "Recent OCR") == {"Agent | One": {"Resolved": (55.5, "55.5"), "Pass@1": (50.0, "50")}}
+        primary = s.get(Metric, by_name["Recent OCR"].primary_metric_id)
+        assert primary.name == "Resolved"
+        result = s.exec(select(Result).where(Result.benchmark_id == by_name["Recent OCR"].id)).one()
+        assert (result.paper_key, result.paper_title, result.result_date) == (
+            "2601.12345", "An Agent Paper", date(2026, 1, 20)
+        )
+        assert (result.source, result.verified) == ("pwc_api", True)
+        assert result.paper_url == "https://arxiv.org/abs/2601.12345"
+        assert s.exec(select(Paper).where(Paper.arxiv_id == "2601.12345")).one().title == "An Agent Paper"
+        # the second leaderboard spans two pages; the harness is part of the model's identity
+        assert board(s, "ocr", "Classic OCR") == {
+            "Agent | One": {"Resolved": (55.5, "55.5")},
+            "Agent Two (verified)": {"Accuracy": (50.0, "50")},
+        }
+        assert [e.kind for e in events(s)] == ["new_result"] * 3  # first results are not records
+        assert {t.slug for t in s.exec(select(Task)).all()} >= {"audio-classification", "3d-generation"}
+    evals = server.requests_to(f"{API}/datasets/1/evaluations/")
+    assert [r.query["page"] for r in evals] == [["1"], ["2"]]
+    assert all(r.query["ordering"] == ["best_rank"] and r.query["page_size"] == ["100"] for r in evals)
+    assert all("sotabot" in r.headers["user-agent"] for r in server.log)
+    assert server.log[0].path == f"{API}/areas/with-tasks/"
+
+
+def test_a_second_sync_writes_nothing_new_and_stops_paging_at_known_rows(engine, server, clock, recorded):
+    serve_ocr(server, recorded)
+    subscribe(engine, "ocr")
+    cfg = make_config(server.url)
+    poll(engine, cfg, clock=clock)
+    with Session(engine) as s:
+        before = snapshot(s)
+    server.log.clear()
+    again = poll(engine, cfg, clock=clock)
+    assert again.ok, again.errors
+    assert (again.new, again.updated, again.details.get("events", 0)) == (0, 0, 0)
+    assert again.unchanged == 2  # page 2 of the paged leaderboard was not read again
+    with Session(engine) as s:
+        assert snapshot(s, skip={"synced_at"}) == strip(before, {"synced_at"})
+    assert [r.query["page"] for r in server.requests_to(f"{API}/datasets/1/evaluations/")] == [["1"]]
+
+
+def test_subscribed_tasks_sync_first_then_the_rest_in_rotation(engine, server, clock):
+    server.route(f"{API}/areas/with-tasks/", Reply.json({"results": []}))
+    with Session(engine) as s:
+        s.add_all([Task(slug=slug, name=slug) for slug in ("a-task", "b-task", "c-task", "zz-followed")])
+        s.commit()
+    subscribe(engine, "zz-followed")
+    cfg = make_config(server.url, tasks_per_poll=2)
+    order = []
+    for _ in range(4):
+        server.log.clear()
+        report = poll(engine, cfg, clock=clock)
+        assert report.details["not_found"] == 2  # nothing routed: each task answers 404
+        order.append([r.path.split("/")[4] for r in server.requests_to(f"{API}/tasks/")])
+    assert order == [
+        ["zz-followed", "a-task"],
+        ["zz-followed", "b-task"],
+        ["zz-followed", "c-task"],
+        ["zz-followed", "a-task"],
+    ]
+
+
+def test_requests_are_paced_by_the_configured_rate(engine, server, clock, recorded):
+    serve_ocr(server, recorded)
+    subscribe(engine, "ocr")
+    poll(engine, make_config(server.url, requests_per_second=0.5), clock=clock)
+    gaps = {round(b.at - a.at, 6) for a, b in itertools.pairwise(server.log)}
+    assert gaps == {2.0}
+    assert len(server.log) >= 5
+
+
+# --- records in both metric directions ------------------------------------------------------
+
+
+def row(id_: str, model: str, metric: str, value: object, rank: int, arxiv: str, day: str, dataset: str = "77") -> dict:
+    """An evaluation row in the documented shape (datasets/{id}/evaluations/)."""
+    return {
+        "id": id_,
+        "paper_id": f"p{arxiv}",
+        "task_id": "5",
+        "dataset_id": dataset,
+        "model_name": model,
+        "metrics": {metric: value},
+        "best_metric": metric,
+        "best_rank": rank,
+        "paper_title": f"Paper {arxiv}",
+        "paper_arxiv_id": arxiv,
+        "paper_published_date": day,
+        "task_name": "Task",
+        "is_open": True,
+    }
+
+
+def serve_board(srv: FakeUpstream, task: str, dataset: str, rows: list[dict], dataset_id: str = "77") -> None:
+    srv.route(
+        f"{API}/tasks/{task}/trending-benchmarks",
+        Reply.json({"task_id": "5", "task_slug": task, "recent_days": 90, "results": [
+            {"id": dataset_id, "slug": dataset.lower().replace(" ", "-"), "name": dataset, "description": None,
+             "hf_url": None, "recent_paper_count": 1, "all_time_paper_count": len(rows), "trend_score": 1.0,
+             "support_weighted_score": 1.0, "best_model_name": rows[0]["model_name"], "best_paper_title": "",
+             "best_code_url": None},
+        ]}),
+    )
+    srv.route(f"{API}/datasets/{dataset_id}/evaluations/", Reply.json({"count": len(rows), "results": rows}))
+
+
+WER_V1 = [
+    row("1", "Conformer", "WER", "2.5", 1, "2401.00001", "2024-01-05"),
+    row("2", "LSTM", "WER", 3.1, 2, "2301.00002", "2023-01-05"),
+]
+WER_V2 = [
+    row("3", "Whisper-Next", "WER", "1.9", 1, "2501.01234", "2025-01-03"),
+    *WER_V1,
+    row("4", "Tiny", "WER", 4.0, 4, "2502.00004", "2025-02-01"),
+]
+
+
+def test_a_lower_wer_is_a_new_sota_and_its_official_code_is_linked(engine, server, clock, recorded):
+    subscribe(engine, "speech-recognition")
+    cfg = make_config(server.url)
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", WER_V1)
+    poll(engine, cfg, clock=clock)
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", WER_V2)
+    server.route(f"{API}/papers/2501.01234", recorded("papers_2501.01234_include_resources.json"))
+    server.log.clear()
+    report = poll(engine, cfg, clock=clock)
+    assert report.ok, report.errors
+    assert (report.new, report.details["new_sota"]) == (2, 1)
+    with Session(engine) as s:
+        assert s.exec(select(Metric).where(Metric.name == "WER")).one().direction == "lower"
+        sota = events(s, "new_sota")
+        assert [(e.payload["model"], e.payload["value"], e.payload["previous"]["model"]) for e in sota] == [
+            ("Whisper-Next", 1.9, "Conformer")
+        ]
+        assert sorted(e.payload["model"] for e in events(s, "new_result")) == [
+            "Conformer", "LSTM", "Tiny", "Whisper-Next"
+        ]
+        best = s.exec(select(Result).where(Result.model == "Whisper-Next")).one()
+        assert best.code_url == "https://github.com/example/official"
+        links = s.exec(select(Repo.url, PaperRepo.official, PaperRepo.found_by).join(PaperRepo)).all()
+        assert sorted(links) == [
+            ("https://github.com/example/implementation", False, "pwc"),
+            ("https://github.com/example/official", True, "pwc"),
+        ]
+        code = events(s, "new_paper_with_code")
+        assert [(e.payload["task"], e.payload["arxiv_id"]) for e in code] == [("speech-recognition", "2501.01234")]
+    # only the papers of new rows are looked up (2502.00004 has no resources: 404)
+    assert [r.path for r in server.requests_to(f"{API}/papers/")] == [
+        f"{API}/papers/2501.01234",
+        f"{API}/papers/2502.00004",
+    ]
+    assert all(r.query["include_resources"] == ["true"] for r in server.requests_to(f"{API}/papers/"))
+
+
+def test_a_higher_error_is_not_a_new_sota(engine, server, clock):
+    subscribe(engine, "image-classification")
+    cfg = make_config(server.url)
+    first = [row("1", "ResNet", "Percentage error", "3.0%", 1, "1512.03385", "2015-12-10", "9")]
+    serve_board(server, "image-classification", "CIFAR-10", first, "9")
+    poll(engine, cfg, clock=clock)
+    worse = [*first, row("2", "Worse", "Percentage error", "5.0%", 2, "2601.00009", "2026-01-09", "9")]
+    serve_board(server, "image-classification", "CIFAR-10", worse, "9")
+    report = poll(engine, cfg, clock=clock)
+    assert report.new == 1
+    with Session(engine) as s:
+        assert events(s, "new_sota") == []
+        assert board(s, "image-classification", "CIFAR-10")["Worse"] == {"Percentage error": (5.0, "5.0%")}
+
+
+def test_a_value_corrected_upstream_updates_the_stored_row(engine, server, clock):
+    subscribe(engine, "speech-recognition")
+    cfg = make_config(server.url)
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", WER_V1)
+    poll(engine, cfg, clock=clock)
+    corrected = [{**WER_V1[0], "metrics": {"WER": "2.4"}}, WER_V1[1]]
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", corrected)
+    report = poll(engine, cfg, clock=clock)
+    assert (report.new, report.updated, report.unchanged) == (0, 1, 1)
+    with Session(engine) as s:
+        assert board(s, "speech-recognition", "LibriSpeech test-clean")["Conformer"] == {"WER": (2.4, "2.4")}
+        assert events(s, "new_sota") == []  # the record holder improving on itself is not a new record
+
+
+def test_since_rescans_every_page_and_skips_older_rows(engine, server, clock, recorded):
+    serve_ocr(server, recorded)
+    subscribe(engine, "ocr")
+    cfg = make_config(server.url)
+    poll(engine, cfg, clock=clock)
+    server.log.clear()
+    poll(engine, cfg, since=date(2026, 1, 1), clock=clock)
+    assert [r.query["page"] for r in server.requests_to(f"{API}/datasets/1/evaluations/")] == [["1"], ["2"]]
+
+
+# --- faults leave stored data as it was -----------------------------------------------------
+
+
+def strip(snap: dict, skip: set[str]) -> dict:
+    return {t: [{k: v for k, v in r.items() if k not in skip} for r in rows] for t, rows in snap.items()}
+
+
+def snapshot(session: Session, skip: set[str] = frozenset()) -> dict[str, list[dict]]:
+    tables: list[type[SQLModel]] = [
+        Task, Dataset, Metric, Benchmark, Paper, Repo, PaperRepo, Result, ResultValue, ResultEvent,
+    ]
+    out = {}
+    for table in tables:
+        rows = session.exec(select(table).order_by(col(table.id))).all()
+        out[table.__tablename__] = [{k: v for k, v in r.model_dump().items() if k not in skip} for r in rows]
+    return out
+
+
+TRUNCATED_JSON = Reply(
+    200, json.dumps({"count": 4, "results": WER_V2})[:300].encode(), {"Content-Type": "application/json"}
+)
+
+FAULTS = {
+    "5xx": (f"{API}/datasets/77/evaluations/", Fault("status", status=503), 10),
+    "429": (f"{API}/datasets/77/evaluations/", Fault("status", status=429, retry_after="30"), 10),
+    "dropped connection mid-body": (f"{API}/datasets/77/evaluations/", Fault("truncate"), 10),
+    "oversized body": (f"{API}/datasets/77/evaluations/", Fault("oversize", status=64), 1),
+    "5xx on a paper's resources": (f"{API}/papers/", Fault("status", status=502), 10),
+}
+
+
+@pytest.mark.parametrize("fault", [*FAULTS, "truncated JSON"])
+def test_a_fault_leaves_the_stored_data_as_it_was_and_the_next_poll_recovers(engine, server, clock, fault, recorded):
+    subscribe(engine, "speech-recognition")
+    cfg = make_config(server.url, max_body_bytes=32 * 1024)
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", WER_V1)
+    assert poll(engine, cfg, clock=clock).ok
+    with Session(engine) as s:
+        before = snapshot(s)
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", WER_V2)
+    server.route(f"{API}/papers/2501.01234", recorded("papers_2501.01234_include_resources.json"))
+    if fault == "truncated JSON":
+        server.route(f"{API}/datasets/77/evaluations/", TRUNCATED_JSON)
+    else:
+        path, injected, times = FAULTS[fault]
+        server.fail(path, injected, times=times)
+    report = poll(engine, cfg, clock=clock)
+    assert not report.ok
+    with Session(engine) as s:
+        assert snapshot(s) == before
+        state = s.exec(select(SourceState).where(SourceState.source == "paperswithcode")).one()
+        assert state.last_error and "speech-recognition" in state.last_error
+    server.faults.clear()
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", WER_V2)
+    recovered = poll(engine, cfg, clock=clock)
+    assert recovered.ok, recovered.errors
+    assert (recovered.new, recovered.details["new_sota"]) == (2, 1)
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+
+def test_split_rows_merge_on_paper_task_dataset_model_and_harness():
+    base = {"paper_id": "9", "task_id": "3", "dataset_id": "42", "model_name": "M", "paper_arxiv_id": "2601.12345v2"}
+    rows = [
+        {**base, "id": "1", "metrics": {"A": 1}, "best_metric": "A", "best_rank": 3},
+        {**base, "id": "2", "metrics": {"B": "2%", "A": 9}, "best_metric": "B", "best_rank": 1},
+        {**base, "id": "3", "harness": "verified", "metrics": {"A": 5}, "best_metric": "A", "best_rank": None},
+        {**base, "id": "4", "model_name": None, "metrics": {"A": 1}},
+        "not a row",
+    ]
+    merged = merge_rows(rows)
+    assert [(r.model, r.metrics, r.best_rank, r.best_metric, r.ids) for r in merged] == [
+        ("M", {"A": 1, "B": "2%"}, 1, "A", ["1", "2"]),
+        ("M (verified)", {"A": 5}, None, "A", ["3"]),
+    ]
+    assert merged[0].paper_key == "2601.12345"  # the version is not part of the key
+
+
+def test_the_poll_command_reports_the_sync(server, tmp_path, monkeypatch, capsys, recorded):
+    from sotabot.bot.cli import main
+
+    serve_ocr(server, recorded)
+    monkeypatch.setenv("SOTABOT_DATABASE__URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("SOTABOT_SOURCES__PAPERSWITHCODE__API_URL", server.url + API)
+    monkeypatch.setenv("SOTABOT_SOURCES__PAPERSWITHCODE__REQUESTS_PER_SECOND", "0")
+    assert main(["poll", "paperswithcode", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["source"] == "paperswithcode"
+    assert out["errors"] == []
+    from sotabot.storage.db import make_engine
+
+    with Session(make_engine(f"sqlite:///{tmp_path / 'cli.db'}")) as s:
+        slugs = set(s.exec(select(Task.slug)).all())
+    assert {"audio-classification", "3d-generation", "image-classification"} <= slugs  # the API's catalog
