@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from sotabot.digests.message import Context, Header, Message, Section
+from sotabot.storage.db import is_postgres
 from sotabot.storage.models import (
     Benchmark,
     Channel,
@@ -157,7 +158,7 @@ def build_alerts(engine: Engine, now: datetime, limit: int = MAX_EVENTS_PER_RUN)
         query = (
             select(ResultEvent).where(col(ResultEvent.alerted_at).is_(None)).order_by(col(ResultEvent.id)).limit(limit)
         )
-        if engine.dialect.name == "postgresql":
+        if is_postgres(engine):
             query = query.with_for_update(skip_locked=True)
         events = session.exec(query).all()
         if not events:

@@ -26,6 +26,7 @@ from sotabot.digests.alerts import build_alerts
 from sotabot.digests.digest import send_due
 from sotabot.digests.settings import DigestsSettings
 from sotabot.sources.poll import POLLERS, Poller
+from sotabot.storage.db import is_postgres
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class Leadership:
 
     @property
     def needs_lock(self) -> bool:
-        return self.engine.dialect.name == "postgresql"
+        return is_postgres(self.engine)
 
     def is_leader(self) -> bool:
         if not self.needs_lock:

@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from sotabot.sources.settings import SourcesSettings
 from sotabot.sources.upstream.http import UpstreamError
-from sotabot.storage.models import SourceState
+from sotabot.storage.models import ERROR_CHARS, SourceState
 from sotabot.storage.results import NEW_SOTA, RecordOutcome
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def record_outcome(engine: Engine, source: str, error: str | None, now: datetime
         state.runs += 1
         if error:
             state.last_error_at = now
-            state.last_error = error[:2000]
+            state.last_error = error[:ERROR_CHARS]
         else:
             state.last_success_at = now
         session.add(state)

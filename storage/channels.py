@@ -11,29 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from sotabot.storage.models import Channel, Subscription
+from sotabot.storage.db import insert_or_ignore
+from sotabot.storage.models import CHANNEL_NAME_CHARS, LABEL_CHARS, NAME_CHARS, Channel, Subscription
 
 PLATFORMS = ("slack", "discord", "terminal")
 SUBSCRIPTION_KINDS = ("task", "category", "keyword")
-MAX_TARGET_CHARS = 300
+MAX_TARGET_CHARS = NAME_CHARS
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-
-
-def _insert(session: Session, table: Any) -> Any:
-    """An INSERT that can say ON CONFLICT DO NOTHING on the session's backend."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"unsupported database backend {dialect!r}")
 
 
 def _key(platform: str, workspace: str, channel: str) -> tuple[str, str, str]:
@@ -41,7 +30,7 @@ def _key(platform: str, workspace: str, channel: str) -> tuple[str, str, str]:
         raise ValueError(f"unknown platform {platform!r}")
     if not workspace or not channel:
         raise ValueError("workspace and channel are required")
-    return platform, workspace[:100], channel[:100]
+    return platform, workspace[:LABEL_CHARS], channel[:LABEL_CHARS]
 
 
 def find_channel(session: Session, platform: str, workspace: str, channel: str) -> Channel | None:
@@ -68,24 +57,24 @@ def get_or_create_channel(
     platform, workspace, channel = _key(platform, workspace, channel)
     found = find_channel(session, platform, workspace, channel)
     if found is None:
-        stmt = _insert(session, Channel.__table__).values(
-            platform=platform,
-            workspace=workspace,
-            channel=channel,
-            name=name[:200] if name else None,
-            timezone=timezone,
-            digest_enabled=False,
-            digest_time=digest_time,
-            categories=[],
-            keywords=[],
-            active=True,
-            created_at=datetime.now(UTC),
-        )
-        session.exec(stmt.on_conflict_do_nothing(index_elements=["platform", "workspace", "channel"]))
+        row = {
+            "platform": platform,
+            "workspace": workspace,
+            "channel": channel,
+            "name": name[:CHANNEL_NAME_CHARS] if name else None,
+            "timezone": timezone,
+            "digest_enabled": False,
+            "digest_time": digest_time,
+            "categories": [],
+            "keywords": [],
+            "active": True,
+            "created_at": datetime.now(UTC),
+        }
+        insert_or_ignore(session, Channel, row, ("platform", "workspace", "channel"))
         found = find_channel(session, platform, workspace, channel)
         assert found is not None
-    elif name and found.name != name[:200]:
-        found.name = name[:200]
+    elif name and found.name != name[:CHANNEL_NAME_CHARS]:
+        found.name = name[:CHANNEL_NAME_CHARS]
         session.add(found)
         session.flush()
     return found
@@ -103,12 +92,9 @@ def _check_target(kind: str, target: str) -> str:
 def subscribe(session: Session, channel: Channel, kind: str, target: str) -> bool:
     """Subscribe the channel; False when it already was."""
     target = _check_target(kind, target)
-    stmt = _insert(session, Subscription.__table__).values(
-        channel_id=channel.id, kind=kind, target=target, created_at=datetime.now(UTC)
-    )
-    stmt = stmt.on_conflict_do_nothing(index_elements=["channel_id", "kind", "target"])
-    # RETURNING rather than rowcount: drivers disagree on rowcount for DO NOTHING
-    return session.exec(stmt.returning(Subscription.__table__.c.id)).first() is not None
+    row = {"channel_id": channel.id, "kind": kind, "target": target, "created_at": datetime.now(UTC)}
+    added = insert_or_ignore(session, Subscription, row, ("channel_id", "kind", "target"), returning=Subscription.id)
+    return added is not None
 
 
 def unsubscribe(session: Session, channel: Channel, kind: str, target: str) -> bool:

@@ -7,14 +7,17 @@ suite and `sotabot run` at start all bring a database to the same schema.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, create_engine
 
 log = logging.getLogger(__name__)
@@ -46,8 +49,30 @@ def make_engine(url: str, echo: bool = False, **connect_args: object) -> Engine:
     )
 
 
-def is_postgres(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
+def is_postgres(bind: Engine | Connection | Session) -> bool:
+    """The one backend check: PostgreSQL (row locks, advisory locks, sequences) or the embedded SQLite."""
+    if isinstance(bind, Session):
+        bind = bind.get_bind()  # type: ignore[assignment]
+    return bind.dialect.name == "postgresql"
+
+
+def upsert(bind: Engine | Connection | Session, table: Any) -> Insert:
+    """An INSERT for `table` (a model or Table) that can say ON CONFLICT on this backend."""
+    return (postgresql.insert if is_postgres(bind) else sqlite.insert)(table)
+
+
+def insert_or_ignore(
+    session: Session, table: Any, values: dict[str, Any], conflict: Sequence[str], returning: Any = None
+) -> Any:
+    """Insert one row unless `conflict` (a unique key) already has it: the id (`returning`) or None.
+
+    RETURNING rather than rowcount: drivers disagree on rowcount for DO NOTHING.
+    """
+    stmt = upsert(session, table).values(**values).on_conflict_do_nothing(index_elements=list(conflict))
+    if returning is None:
+        session.execute(stmt)
+        return None
+    return session.execute(stmt.returning(returning)).scalar()
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:

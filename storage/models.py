@@ -12,6 +12,28 @@ from datetime import UTC, date, datetime
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+# Column widths. Every writer (archive import, live syncs, channel settings) clips to these
+# names rather than to literals, so a value never fails on PostgreSQL's varchar limits.
+ARXIV_ID_CHARS = 64
+CATEGORY_CHARS = 64
+URL_CHARS = 1000  # paper URLs, result paper/code URLs, result paper keys
+REPO_URL_CHARS = 300  # normalised https://github.com/owner/name
+LABEL_CHARS = 100  # short labels: language, licence, external ids, workspace and channel ids
+NAME_CHARS = 300  # task, dataset and metric names, slugs, aliases, subscription targets
+AREA_CHARS = 200
+MODEL_CHARS = 500
+RAW_VALUE_CHARS = 500
+FRAMEWORK_CHARS = 50
+SOURCE_CHARS = 32  # found_by, result source, alias source, event kind
+ETAG_CHARS = 200
+STATE_ETAG_CHARS = 300
+EVENT_KEY_CHARS = 300
+DELIVERY_KEY_CHARS = 200
+CHANNEL_NAME_CHARS = 200
+REASON_CHARS = 200
+TIMEZONE_CHARS = 64
+ERROR_CHARS = 2000  # last_error texts (unbounded columns, clipped so one error cannot grow a row)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -33,14 +55,14 @@ class Paper(SQLModel, table=True):
 
     __tablename__ = "papers"
     id: int | None = Field(default=None, primary_key=True)
-    arxiv_id: str | None = Field(default=None, unique=True, index=True, max_length=64)
-    url: str | None = Field(default=None, unique=True, max_length=1000)
+    arxiv_id: str | None = Field(default=None, unique=True, index=True, max_length=ARXIV_ID_CHARS)
+    url: str | None = Field(default=None, unique=True, max_length=URL_CHARS)
     version: int = 1
     title: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     abstract: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     authors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    primary_category: str | None = Field(default=None, index=True, max_length=64)
+    primary_category: str | None = Field(default=None, index=True, max_length=CATEGORY_CHARS)
     published: datetime | None = Field(default=None, sa_column=_ts(index=True))
     updated: datetime | None = Field(default=None, sa_column=_ts())
     comment: str | None = Field(default=None, sa_column=Column(Text))
@@ -53,15 +75,15 @@ class Paper(SQLModel, table=True):
 class Repo(SQLModel, table=True):
     __tablename__ = "repos"
     id: int | None = Field(default=None, primary_key=True)
-    url: str = Field(unique=True, index=True, max_length=300)  # https://github.com/owner/name
+    url: str = Field(unique=True, index=True, max_length=REPO_URL_CHARS)  # https://github.com/owner/name
     stars: int | None = None
-    language: str | None = Field(default=None, max_length=100)
-    license: str | None = Field(default=None, max_length=100)
+    language: str | None = Field(default=None, max_length=LABEL_CHARS)
+    license: str | None = Field(default=None, max_length=LABEL_CHARS)
     pushed_at: datetime | None = Field(default=None, sa_column=_ts())
     archived: bool = False
     deleted: bool = False
-    moved_to: str | None = Field(default=None, max_length=300)
-    etag: str | None = Field(default=None, max_length=200)
+    moved_to: str | None = Field(default=None, max_length=REPO_URL_CHARS)
+    etag: str | None = Field(default=None, max_length=ETAG_CHARS)
     checked_at: datetime | None = Field(default=None, sa_column=_ts(index=True))
 
 
@@ -82,17 +104,17 @@ class PaperRepo(SQLModel, table=True):
     repo_id: int = Field(foreign_key="repos.id", index=True, ondelete="CASCADE")
     official: bool = False
     # abstract | comment | huggingface | pwc | github_search | manual
-    found_by: str = Field(max_length=32)
-    framework: str | None = Field(default=None, max_length=50)
+    found_by: str = Field(max_length=SOURCE_CHARS)
+    framework: str | None = Field(default=None, max_length=FRAMEWORK_CHARS)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 
 class Task(SQLModel, table=True):
     __tablename__ = "tasks"
     id: int | None = Field(default=None, primary_key=True)
-    slug: str = Field(unique=True, index=True, max_length=300)
-    name: str = Field(max_length=300)
-    area: str | None = Field(default=None, max_length=200)
+    slug: str = Field(unique=True, index=True, max_length=NAME_CHARS)
+    name: str = Field(max_length=NAME_CHARS)
+    area: str | None = Field(default=None, max_length=AREA_CHARS)
     description: str | None = Field(default=None, sa_column=Column(Text))
     parent_id: int | None = Field(default=None, foreign_key="tasks.id", index=True)  # subtasks: leaderboards
     # benchmark chosen upstream (PwC API priority) or by operator; else the rule in leaderboards
@@ -103,16 +125,16 @@ class Task(SQLModel, table=True):
 class TaskAlias(SQLModel, table=True):
     __tablename__ = "task_aliases"
     id: int | None = Field(default=None, primary_key=True)
-    alias: str = Field(unique=True, index=True, max_length=300)  # normalised text
+    alias: str = Field(unique=True, index=True, max_length=NAME_CHARS)  # normalised text
     task_id: int = Field(foreign_key="tasks.id", index=True, ondelete="CASCADE")
-    source: str = Field(default="dump", max_length=32)  # dump | curated | name | slug
+    source: str = Field(default="dump", max_length=SOURCE_CHARS)  # dump | curated | name | slug
 
 
 class Dataset(SQLModel, table=True):
     __tablename__ = "datasets"
     __table_args__ = (UniqueConstraint("name", "parent_id"),)
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(index=True, max_length=300)
+    name: str = Field(index=True, max_length=NAME_CHARS)
     parent_id: int | None = Field(default=None, foreign_key="datasets.id")
     description: str | None = Field(default=None, sa_column=Column(Text))
 
@@ -127,13 +149,13 @@ class Benchmark(SQLModel, table=True):
     priority: int | None = None  # upstream priority order (0 = first); None when unknown
     result_count: int = 0
     last_result_date: date | None = None
-    external_id: str | None = Field(default=None, max_length=100)
+    external_id: str | None = Field(default=None, max_length=LABEL_CHARS)
 
 
 class Metric(SQLModel, table=True):
     __tablename__ = "metrics"
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(unique=True, index=True, max_length=300)
+    name: str = Field(unique=True, index=True, max_length=NAME_CHARS)
     direction: str = Field(default="unknown", max_length=10)  # higher | lower | unknown
 
 
@@ -158,19 +180,19 @@ class Result(SQLModel, table=True):
     )
     id: int | None = Field(default=None, primary_key=True)
     benchmark_id: int = Field(foreign_key="benchmarks.id", ondelete="CASCADE")
-    model: str = Field(max_length=500)
+    model: str = Field(max_length=MODEL_CHARS)
     # arxiv id or paper URL or "" : part of the unique key, never NULL (NULLs are distinct)
-    paper_key: str = Field(default="", max_length=1000)
+    paper_key: str = Field(default="", max_length=URL_CHARS)
     paper_id: int | None = Field(default=None, foreign_key="papers.id", index=True)
     paper_title: str | None = Field(default=None, sa_column=Column(Text))
-    paper_url: str | None = Field(default=None, max_length=1000)
-    code_url: str | None = Field(default=None, max_length=1000)
+    paper_url: str | None = Field(default=None, max_length=URL_CHARS)
+    code_url: str | None = Field(default=None, max_length=URL_CHARS)
     result_date: date | None = None
     extra_data: bool = False
-    source: str = Field(default="pwc_archive", max_length=32)  # pwc_archive | pwc_api | hf | claim
+    source: str = Field(default="pwc_archive", max_length=SOURCE_CHARS)  # pwc_archive | pwc_api | hf | claim
     verified: bool = True
     evidence: str | None = Field(default=None, sa_column=Column(Text))  # claim sentence
-    external_id: str | None = Field(default=None, max_length=100)
+    external_id: str | None = Field(default=None, max_length=LABEL_CHARS)
     first_seen_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 
@@ -186,7 +208,7 @@ class ResultValue(SQLModel, table=True):
     result_id: int = Field(foreign_key="results.id", ondelete="CASCADE")
     metric_id: int = Field(foreign_key="metrics.id")
     value: float | None = None
-    raw: str = Field(default="", max_length=500)
+    raw: str = Field(default="", max_length=RAW_VALUE_CHARS)
 
 
 class ResultEvent(SQLModel, table=True):
@@ -195,8 +217,8 @@ class ResultEvent(SQLModel, table=True):
     __tablename__ = "result_events"
     __table_args__ = (UniqueConstraint("kind", "dedupe_key"),)
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=32, index=True)
-    dedupe_key: str = Field(max_length=300)
+    kind: str = Field(max_length=SOURCE_CHARS, index=True)
+    dedupe_key: str = Field(max_length=EVENT_KEY_CHARS)
     task_id: int | None = Field(default=None, foreign_key="tasks.id", index=True)
     benchmark_id: int | None = Field(default=None, foreign_key="benchmarks.id")
     result_id: int | None = Field(default=None, foreign_key="results.id")
@@ -211,16 +233,16 @@ class Channel(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("platform", "workspace", "channel"),)
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=16)  # slack | discord | terminal
-    workspace: str = Field(max_length=100)  # Slack "E…:T…" or "T…"; Discord guild id
-    channel: str = Field(max_length=100)
-    name: str | None = Field(default=None, max_length=200)
-    timezone: str = Field(default="UTC", max_length=64)
+    workspace: str = Field(max_length=LABEL_CHARS)  # Slack "E…:T…" or "T…"; Discord guild id
+    channel: str = Field(max_length=LABEL_CHARS)
+    name: str | None = Field(default=None, max_length=CHANNEL_NAME_CHARS)
+    timezone: str = Field(default="UTC", max_length=TIMEZONE_CHARS)
     digest_enabled: bool = False
     digest_time: str = Field(default="09:00", max_length=5)  # HH:MM local
     categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     keywords: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     active: bool = True
-    inactive_reason: str | None = Field(default=None, max_length=200)
+    inactive_reason: str | None = Field(default=None, max_length=REASON_CHARS)
     last_digest_at: datetime | None = Field(default=None, sa_column=_ts())
     last_digest_date: date | None = None  # local date of the last queued digest
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
@@ -232,7 +254,7 @@ class Subscription(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     channel_id: int = Field(foreign_key="channels.id", index=True, ondelete="CASCADE")
     kind: str = Field(max_length=16)  # task | category | keyword
-    target: str = Field(max_length=300, index=True)  # task slug, arXiv category, keyword
+    target: str = Field(max_length=NAME_CHARS, index=True)  # task slug, arXiv category, keyword
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 
@@ -246,7 +268,7 @@ class Delivery(SQLModel, table=True):
     )
     id: int | None = Field(default=None, primary_key=True)
     channel_id: int = Field(foreign_key="channels.id", index=True, ondelete="CASCADE")
-    dedupe_key: str = Field(max_length=200)  # digest:2026-11-29, event:123, alerts:…
+    dedupe_key: str = Field(max_length=DELIVERY_KEY_CHARS)  # digest:2026-11-29, event:123, alerts:…
     kind: str = Field(default="message", max_length=32)
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     state: str = Field(default="pending", max_length=16)  # pending | sending | sent | dead
@@ -260,9 +282,9 @@ class Delivery(SQLModel, table=True):
 class SourceState(SQLModel, table=True):
     __tablename__ = "source_state"
     id: int | None = Field(default=None, primary_key=True)
-    source: str = Field(unique=True, max_length=100)  # arxiv:rss:cs.CV, github, pwc:tasks, …
+    source: str = Field(unique=True, max_length=LABEL_CHARS)  # arxiv:rss:cs.CV, github, pwc:tasks, …
     cursor: str | None = Field(default=None, sa_column=Column(Text))
-    etag: str | None = Field(default=None, max_length=300)
+    etag: str | None = Field(default=None, max_length=STATE_ETAG_CHARS)
     last_success_at: datetime | None = Field(default=None, sa_column=_ts())
     last_error_at: datetime | None = Field(default=None, sa_column=_ts())
     last_error: str | None = Field(default=None, sa_column=Column(Text))

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from sotabot.storage.models import Channel, Delivery, utcnow
+from sotabot.storage.db import insert_or_ignore, is_postgres
+from sotabot.storage.models import ERROR_CHARS, REASON_CHARS, Channel, Delivery, utcnow
 
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
 DEFAULT_LEASE = timedelta(minutes=5)
@@ -62,15 +61,7 @@ def enqueue(
         "next_attempt_at": due or utcnow(),
         "created_at": utcnow(),
     }
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = (
-        insert(Delivery)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["channel_id", "dedupe_key"])
-        .returning(Delivery.id)
-    )
-    return session.execute(stmt).scalar() is not None
+    return insert_or_ignore(session, Delivery, values, ("channel_id", "dedupe_key"), returning=Delivery.id) is not None
 
 
 def claim_due(engine: Engine, now: datetime, limit: int = 50, lease: timedelta = DEFAULT_LEASE) -> list[Claimed]:
@@ -87,7 +78,7 @@ def claim_due(engine: Engine, now: datetime, limit: int = 50, lease: timedelta =
             .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
             .limit(limit)
         )
-        if engine.dialect.name == "postgresql":
+        if is_postgres(engine):
             query = query.with_for_update(skip_locked=True, of=Delivery)  # type: ignore[arg-type]
         rows = session.exec(query).all()
         claimed: list[Claimed] = []
@@ -122,7 +113,7 @@ def mark_sent(engine: Engine, delivery_id: int, now: datetime) -> None:
 
 def mark_retry(engine: Engine, delivery_id: int, error: str, at: datetime, *, count_attempt: bool = True) -> None:
     """Back to pending, due at `at`; a rate limit (count_attempt=False) does not use up an attempt."""
-    values: dict = {"state": PENDING, "next_attempt_at": at, "last_error": error[:2000]}
+    values: dict = {"state": PENDING, "next_attempt_at": at, "last_error": error[:ERROR_CHARS]}
     if not count_attempt:
         values["attempts"] = Delivery.attempts - 1
     with Session(engine) as session:
@@ -133,7 +124,7 @@ def mark_retry(engine: Engine, delivery_id: int, error: str, at: datetime, *, co
 def mark_dead(engine: Engine, delivery_id: int, error: str) -> None:
     with Session(engine) as session:
         session.execute(
-            update(Delivery).where(col(Delivery.id) == delivery_id).values(state=DEAD, last_error=error[:2000])
+            update(Delivery).where(col(Delivery.id) == delivery_id).values(state=DEAD, last_error=error[:ERROR_CHARS])
         )
         session.commit()
 
@@ -142,12 +133,14 @@ def deactivate_channel(engine: Engine, channel_id: int, reason: str) -> int:
     """The channel is gone: stop delivering to it; its pending rows die with the reason kept."""
     with Session(engine) as session:
         session.execute(
-            update(Channel).where(col(Channel.id) == channel_id).values(active=False, inactive_reason=reason[:200])
+            update(Channel)
+            .where(col(Channel.id) == channel_id)
+            .values(active=False, inactive_reason=reason[:REASON_CHARS])
         )
         result = session.execute(
             update(Delivery)
             .where(col(Delivery.channel_id) == channel_id, col(Delivery.state).in_([PENDING, SENDING]))
-            .values(state=DEAD, last_error=f"channel inactive: {reason}"[:2000])
+            .values(state=DEAD, last_error=f"channel inactive: {reason}"[:ERROR_CHARS])
         )
         session.commit()
         return result.rowcount

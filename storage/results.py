@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session as SASession
 from sqlmodel import Session, col, select
 
 from sotabot.storage.models import (
+    EVENT_KEY_CHARS,
     Benchmark,
     BenchmarkMetric,
     Dataset,
@@ -94,7 +95,7 @@ def emit_event(
     now: datetime | None = None,
 ) -> ResultEvent | None:
     """Insert an event unless (kind, dedupe_key) exists; returns the new row or None."""
-    dedupe_key = dedupe_key[:300]
+    dedupe_key = dedupe_key[:EVENT_KEY_CHARS]
     exists = session.exec(
         select(ResultEvent.id).where(ResultEvent.kind == kind, ResultEvent.dedupe_key == dedupe_key)
     ).first()

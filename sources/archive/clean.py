@@ -9,6 +9,7 @@ from hashlib import sha1
 from typing import Any
 
 from sotabot.sources.normalise.taxonomy import slugify
+from sotabot.storage.models import NAME_CHARS
 
 IN_CHUNK = 500  # ids per `IN (...)` lookup
 
@@ -57,7 +58,7 @@ def truthy(value: Any) -> bool:
 
 def task_slug(name: str) -> str:
     """The slug of a task name; names with no ASCII letters get a stable hash slug."""
-    slug = slugify(name)[:300]
+    slug = slugify(name)[:NAME_CHARS]
     return slug or "task-" + sha1(name.encode()).hexdigest()[:10]
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import dialect as _sqlite_dialect
 from sotabot.sources.archive.clean import clean_line, clean_prose, clean_url, iso_date, truthy
 from sotabot.sources.normalise.repo_urls import normalise_repo_url
 from sotabot.sources.normalise.values import arxiv_id_from_url, normalise_arxiv_id
-from sotabot.storage.models import Paper
+from sotabot.storage.models import ARXIV_ID_CHARS, FRAMEWORK_CHARS, REPO_URL_CHARS, Paper
 
 
 def link_record(record: Any) -> tuple[Any, ...] | None:
@@ -24,12 +24,12 @@ def link_record(record: Any) -> tuple[Any, ...] | None:
     paper_url = paper_url or None
     if repo is None or not (arxiv_id or paper_url):
         return None
-    framework = clean_line(record.get("framework"), 50)
+    framework = clean_line(record.get("framework"), FRAMEWORK_CHARS)
     return (
         arxiv_id,
         paper_url,
         clean_line(record.get("paper_title"), 2000),
-        repo[:300],
+        repo[:REPO_URL_CHARS],
         truthy(record.get("is_official")),
         None if framework.lower() in ("", "none", "null") else framework,
     )
@@ -48,7 +48,7 @@ def paper_record(record: Any) -> tuple[Any, ...] | None:
         authors = []
     day = iso_date(record.get("date"))
     return (
-        arxiv_id[:64] if arxiv_id else None,
+        arxiv_id[:ARXIV_ID_CHARS] if arxiv_id else None,
         url,
         clean_line(record.get("title"), 5000),
         clean_prose(record.get("abstract"), 100_000),

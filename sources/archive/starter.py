@@ -29,7 +29,7 @@ from sotabot.sources.archive.report import ArchiveError
 from sotabot.sources.archive.tables import import_tables
 from sotabot.sources.normalise.taxonomy import CURATED_ALIASES, metric_direction, normalise, slugify
 from sotabot.sources.normalise.values import arxiv_month
-from sotabot.storage.models import Benchmark, Dataset, Metric, Task, TaskAlias, utcnow
+from sotabot.storage.models import NAME_CHARS, Benchmark, Dataset, Metric, Task, TaskAlias, utcnow
 from sotabot.storage.results import CLAIM_SOURCE, record_result
 
 log = logging.getLogger(__name__)
@@ -129,11 +129,11 @@ def _benchmark(session: Session, task: Task, dataset: Dataset, metric: Metric) -
 def _add_aliases(session: Session, created: list[Task]) -> None:
     """Name aliases of the new tasks, and curated aliases ("obj det") whose target now exists."""
     taken = set(session.exec(select(TaskAlias.alias)).all())
-    wanted: list[tuple[str, int, str]] = [(normalise(t.name)[:300], t.id or 0, "name") for t in created]
+    wanted: list[tuple[str, int, str]] = [(normalise(t.name)[:NAME_CHARS], t.id or 0, "name") for t in created]
     slugs = {t.slug: t.id for t in created}
     for alias, target in CURATED_ALIASES.items():
         if target in slugs:
-            wanted.append((normalise(alias)[:300], slugs[target] or 0, "curated"))
+            wanted.append((normalise(alias)[:NAME_CHARS], slugs[target] or 0, "curated"))
     for alias, task_id, source in wanted:
         if alias and alias not in taken:
             session.add(TaskAlias(alias=alias, task_id=task_id, source=source))

@@ -36,6 +36,7 @@ from sotabot.sources.normalise.values import (
     parse_value,
     raw_text,
 )
+from sotabot.storage.models import AREA_CHARS, MODEL_CHARS, NAME_CHARS, RAW_VALUE_CHARS, URL_CHARS
 
 ALIAS_PRIORITY = {"dump": 1, "curated": 2, "name": 3, "slug": 3}
 
@@ -158,10 +159,11 @@ class _TablesImport:
         if spec is None:
             categories = [c for c in self._list(node, "categories", where) if isinstance(c, str) and c.strip()]
             description = stripped(node.get("description")) or None
-            spec = _TaskSpec(name, parent, clean_line(categories[0], 200) if categories else None, description, set())
+            area = clean_line(categories[0], AREA_CHARS) if categories else None
+            spec = _TaskSpec(name, parent, area, description, set())
             self.c_tasks[slug] = spec
         for synonym in self._list(node, "synonyms", where):
-            alias = normalise(synonym)[:300] if isinstance(synonym, str) else ""
+            alias = normalise(synonym)[:NAME_CHARS] if isinstance(synonym, str) else ""
             if alias:
                 spec.synonyms.add(alias)
         self.seen_tasks.add(slug)
@@ -205,7 +207,7 @@ class _TablesImport:
         self.report.rows += 1
         title = clean_line(row.get("paper_title"), 2000) or None
         # Blank names are real (anonymous leaderboard entries, rows named by their paper).
-        model = clean_line(model_name, 500) or (title or "")[:500] or f"(unnamed row {index})"
+        model = clean_line(model_name, MODEL_CHARS) or (title or "")[:MODEL_CHARS] or f"(unnamed row {index})"
         paper_url = clean_url(row.get("paper_url")) or None
         arxiv_id = arxiv_id_from_url(paper_url)
         if arxiv_id is None and (embedded := find_arxiv_url(paper_url)):
@@ -223,7 +225,7 @@ class _TablesImport:
                 continue
             if metric_name not in names:
                 names.append(metric_name)
-            values.append((metric_name, raw_text(cell)[:500], parse_value(cell)))
+            values.append((metric_name, raw_text(cell)[:RAW_VALUE_CHARS], parse_value(cell)))
         code_url = None
         for link in row.get("code_links") or []:
             if isinstance(link, dict) and clean_url(link.get("url")):
@@ -233,7 +235,7 @@ class _TablesImport:
             _Row(
                 bench=bench,
                 model=model,
-                paper_key=(arxiv_id or paper_url or "")[:1000],
+                paper_key=(arxiv_id or paper_url or "")[:URL_CHARS],
                 arxiv_id=arxiv_id,
                 paper_url=paper_url,
                 paper_title=title,
@@ -287,7 +289,7 @@ class _TablesImport:
             tid = self.task_ids[slug]
             for alias in sorted(spec.synonyms):
                 wanted.setdefault(alias, (tid, "dump"))
-            name_alias = normalise(spec.name)[:300]
+            name_alias = normalise(spec.name)[:NAME_CHARS]
             if name_alias:
                 wanted[name_alias] = (tid, "name")
         self._write_aliases(wanted)
@@ -541,7 +543,7 @@ def curated_alias_rows(task_ids: dict[str, int]) -> list[tuple[str, str]]:
     """(normalised alias, target slug) for every curated alias whose target task exists."""
     out = []
     for alias, target in CURATED_ALIASES.items():
-        norm = normalise(alias)[:300]
+        norm = normalise(alias)[:NAME_CHARS]
         if norm and target in task_ids:
             out.append((norm, target))
     return out

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sotabot.sources.archive.clean import IN_CHUNK
 from sotabot.sources.archive.reader import local_copy
 from sotabot.sources.archive.report import ArchiveError, ImportReport, ProgressCallback
+from sotabot.storage.db import is_postgres
 from sotabot.storage.models import (
     Benchmark,
     BenchmarkMetric,
@@ -62,7 +63,7 @@ class ArchiveDb:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.dialect = conn.dialect
-        self.postgres = conn.dialect.name == "postgresql"
+        self.postgres = is_postgres(conn)
         self.mark = "?" if self.dialect.paramstyle == "qmark" else "%s"
         self._next_id: dict[str, int] = {}
         self._prepared: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], tuple[str, list[Any]]] = {}

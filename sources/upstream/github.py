@@ -31,8 +31,6 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 from sqlalchemy import bindparam, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -42,7 +40,7 @@ from sotabot.sources.normalise.values import parse_timestamp
 from sotabot.sources.poll import PollReport, get_state, record_outcome, run_poll
 from sotabot.sources.settings import SourcesSettings
 from sotabot.sources.upstream.http import Clock, PoliteClient, Politeness, SystemClock, UpstreamError, parse_retry_after
-from sotabot.storage.db import session_scope
+from sotabot.storage.db import session_scope, upsert
 from sotabot.storage.models import Paper, Repo, StarSnapshot, as_utc
 
 log = logging.getLogger(__name__)
@@ -515,8 +513,7 @@ _UPDATE_REPO = (
 
 def upsert_snapshots(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert star snapshots; a second refresh at the same instant overwrites, never duplicates."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert(StarSnapshot) if dialect == "postgresql" else sqlite_insert(StarSnapshot)
+    insert = upsert(session, StarSnapshot)
     stmt = insert.on_conflict_do_update(index_elements=["repo_id", "taken_at"], set_={"stars": insert.excluded.stars})
     session.execute(stmt, rows)
 

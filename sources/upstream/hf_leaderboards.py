@@ -60,7 +60,21 @@ from sotabot.sources.poll import PollReport, get_state, run_poll
 from sotabot.sources.settings import SourcesSettings
 from sotabot.sources.upstream.http import ApiError, Clock, JsonApi, NotFound, Politeness, UpstreamError
 from sotabot.storage.db import session_scope
-from sotabot.storage.models import Benchmark, Dataset, Metric, Paper, Result, ResultValue, Task, TaskAlias
+from sotabot.storage.models import (
+    LABEL_CHARS,
+    MODEL_CHARS,
+    NAME_CHARS,
+    RAW_VALUE_CHARS,
+    URL_CHARS,
+    Benchmark,
+    Dataset,
+    Metric,
+    Paper,
+    Result,
+    ResultValue,
+    Task,
+    TaskAlias,
+)
 from sotabot.storage.results import record_result
 
 log = logging.getLogger(__name__)
@@ -95,7 +109,7 @@ class HubBenchmark:
 
     @property
     def external_id(self) -> str:
-        return f"{EXTERNAL_PREFIX}{self.repo_id}"[:100]
+        return f"{EXTERNAL_PREFIX}{self.repo_id}"[:LABEL_CHARS]
 
 
 @dataclass
@@ -136,7 +150,7 @@ def _declared_metric(card: dict[str, Any]) -> str | None:
             fields = metric if isinstance(metric, dict) else {"name": metric}
             name = _text(fields.get("name")) or _text(fields.get("type"))
             if name:
-                return name[:300]
+                return name[:NAME_CHARS]
     return None
 
 
@@ -155,7 +169,7 @@ def parse_benchmark(item: Any) -> HubBenchmark | None:
     name = _text(card.get("pretty_name")) or repo_id.rsplit("/", 1)[-1]
     return HubBenchmark(
         repo_id=repo_id,
-        name=name[:300],
+        name=name[:NAME_CHARS],
         task_ids=list(dict.fromkeys(t for t in task_ids if t.strip())),
         task_categories=list(dict.fromkeys(t for t in categories if t.strip())),
         metric=_declared_metric(card),
@@ -188,7 +202,7 @@ def _number(value: Any) -> tuple[float, str] | None:
             return None
     else:
         return None
-    return (number, raw[:500]) if number == number and abs(number) != float("inf") else None
+    return (number, raw[:RAW_VALUE_CHARS]) if number == number and abs(number) != float("inf") else None
 
 
 def _rank(value: Any) -> int | None:
@@ -219,11 +233,11 @@ def parse_leaderboard(data: Any) -> list[LeaderboardRow]:
         match = _ARXIV_URL.search(url or "")
         row = LeaderboardRow(
             rank=rank,
-            model_id=model[:500],
+            model_id=model[:MODEL_CHARS],
             value=number[0],
             raw=number[1],
             verified=item.get("verified") is True,
-            source_url=url[:1000] if url and url.startswith(("http://", "https://")) else None,
+            source_url=url[:URL_CHARS] if url and url.startswith(("http://", "https://")) else None,
             arxiv_id=match.group(1) if match else None,
         )
         known = rows.get(row.model_id)
@@ -321,9 +335,9 @@ def choose_task(session: Session, bench: HubBenchmark) -> Task:
         slug, name = slugify(tags[0]), tags[0].replace("-", " ").replace("_", " ").strip().capitalize()
     else:
         slug, name = slugify(bench.name) or slugify(bench.repo_id), bench.name
-    task = session.exec(select(Task).where(Task.slug == slug[:300])).first()
+    task = session.exec(select(Task).where(Task.slug == slug[:NAME_CHARS])).first()
     if task is None:
-        task = Task(slug=slug[:300], name=name[:300] or slug[:300])
+        task = Task(slug=slug[:NAME_CHARS], name=name[:NAME_CHARS] or slug[:NAME_CHARS])
         session.add(task)
         session.flush()
     return task
@@ -332,7 +346,7 @@ def choose_task(session: Session, bench: HubBenchmark) -> Task:
 def _dataset(session: Session, name: str, description: str) -> Dataset:
     found = session.exec(select(Dataset).where(Dataset.name == name, col(Dataset.parent_id).is_(None))).first()
     if found is None:
-        found = Dataset(name=name[:300], description=description)
+        found = Dataset(name=name[:NAME_CHARS], description=description)
         session.add(found)
         session.flush()
     return found
@@ -385,7 +399,7 @@ def choose_metric(
         direction = "lower" if lower else metric_direction(DEFAULT_METRIC, overrides)
     metric = _metric_by_name(session, name)
     if metric is None:
-        metric = Metric(name=name[:300], direction=direction)
+        metric = Metric(name=name[:NAME_CHARS], direction=direction)
         session.add(metric)
         session.flush()
     return metric

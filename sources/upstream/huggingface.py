@@ -22,8 +22,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -33,7 +31,7 @@ from sotabot.sources.normalise.values import parse_timestamp
 from sotabot.sources.poll import PollReport, get_state, run_poll
 from sotabot.sources.settings import SourcesSettings
 from sotabot.sources.upstream.http import Clock, PoliteClient, Politeness, SystemClock, UpstreamError
-from sotabot.storage.db import session_scope
+from sotabot.storage.db import session_scope, upsert
 from sotabot.storage.models import Paper, Repo
 
 log = logging.getLogger(__name__)
@@ -121,10 +119,8 @@ def parse_daily(body: Any) -> list[HfPaper]:
 
 def store_paper(session: Session, hf: HfPaper, now: datetime, report: PollReport) -> Paper:
     """Create or update the paper (arXiv id is the key), link its repository; counts into `report`."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     created = session.execute(
-        insert(Paper)
+        upsert(session, Paper)
         .values(
             arxiv_id=hf.arxiv_id, version=1, title=hf.title, abstract=hf.abstract, authors=hf.authors,
             categories=[], published=hf.published, hf_upvotes=hf.upvotes, hf_summary=hf.ai_summary,

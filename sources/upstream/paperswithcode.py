@@ -39,6 +39,11 @@ from sotabot.sources.settings import SourcesSettings
 from sotabot.sources.upstream.http import ApiError, Clock, JsonApi, NotFound, Politeness, UpstreamError
 from sotabot.storage.db import session_scope
 from sotabot.storage.models import (
+    LABEL_CHARS,
+    MODEL_CHARS,
+    NAME_CHARS,
+    RAW_VALUE_CHARS,
+    URL_CHARS,
     Benchmark,
     Dataset,
     Metric,
@@ -350,10 +355,10 @@ def _known_rows(session: Session, benchmark_id: int) -> Known:
 
 
 def _is_known(row: EvalRow, known: Known) -> bool:
-    stored = known.get((row.model[:500], row.paper_key[:1000]))
+    stored = known.get((row.model[:MODEL_CHARS], row.paper_key[:URL_CHARS]))
     if stored is None:
         return False
-    return all(stored.get(name) == raw_text(value)[:500] for name, value in row.metrics.items())
+    return all(stored.get(name) == raw_text(value)[:RAW_VALUE_CHARS] for name, value in row.metrics.items())
 
 
 def fetch_task(
@@ -419,7 +424,7 @@ def _find_dataset(session: Session, name: str) -> Dataset | None:
 def _dataset(session: Session, ref: BenchmarkRef) -> Dataset:
     found = _find_dataset(session, ref.name)
     if found is None:
-        found = Dataset(name=ref.name[:300], description=ref.description)
+        found = Dataset(name=ref.name[:NAME_CHARS], description=ref.description)
         session.add(found)
         session.flush()
     return found
@@ -432,7 +437,7 @@ def _metric(session: Session, name: str, overrides: dict[str, str], cache: dict[
     if metric is None:
         metric = session.exec(select(Metric).where(func.lower(Metric.name) == name.lower())).first()
     if metric is None:
-        metric = Metric(name=name[:300], direction=metric_direction(name, overrides))
+        metric = Metric(name=name[:NAME_CHARS], direction=metric_direction(name, overrides))
         session.add(metric)
         session.flush()
     cache[name] = metric
@@ -509,7 +514,7 @@ def store_task(
         by_ref[ref.external_id] = bench
         if bench.id is not None and bench.id in touched:
             continue  # two upstream benchmarks on one of ours: the first (higher priority) names it
-        bench.external_id = ref.external_id[:100]
+        bench.external_id = ref.external_id[:LABEL_CHARS]
         bench.priority = ref.priority
         session.add(bench)
         session.flush()
@@ -629,8 +634,11 @@ def _sync_catalog(engine: Engine, client: PapersWithCodeClient, report: PollRepo
     catalog = {slug: (name, area) for slug, name, area in client.areas_with_tasks()}
     with session_scope(engine) as session:
         existing = set(session.exec(select(Task.slug).where(col(Task.slug).in_(list(catalog)))).all())
-        missing = [Task(slug=slug[:300], name=name[:300], area=area) for slug, (name, area) in catalog.items()
-                   if slug not in existing]
+        missing = [
+            Task(slug=slug[:NAME_CHARS], name=name[:NAME_CHARS], area=area)
+            for slug, (name, area) in catalog.items()
+            if slug not in existing
+        ]
         session.add_all(missing)
     report.add("tasks_added", len(missing))
     return catalog

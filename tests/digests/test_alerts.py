@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 from sqlmodel import Session, select
 
 from sotabot.digests.alerts import build_alerts
@@ -52,7 +53,8 @@ def _setup(engine) -> dict[str, int]:
         return {"asr": asr.id, "bench": bench.id, "wer": wer.id, "a": lab_a.id, "b": lab_b.id, "quiet": quiet.id}
 
 
-def _result_event(engine, ids, model: str, value: float, kind: str = "new_result") -> int:
+def _result_event(engine, ids, model: str, value: float, kind: str = "new_result", event_id: int | None = None) -> int:
+    """A result and its event; `event_id` fixes the event's id (ids need not follow commit order)."""
     with Session(engine, expire_on_commit=False) as s:
         result = Result(
             benchmark_id=ids["bench"],
@@ -67,6 +69,7 @@ def _result_event(engine, ids, model: str, value: float, kind: str = "new_result
         s.flush()
         s.add(ResultValue(result_id=result.id, metric_id=ids["wer"], value=value, raw=f"{value}"))
         event = ResultEvent(
+            id=event_id,
             kind=kind,
             dedupe_key=f"{kind}:{result.id}",
             task_id=ids["asr"],
@@ -157,3 +160,61 @@ def test_inactive_channels_get_no_alerts(engine):
     _result_event(engine, ids, "Model-A", 2.0)
     build_alerts(engine, NOW)
     assert [d.channel_id for d in deliveries(engine)] == [ids["b"]]
+
+
+def batches(engine, channel_id: int) -> list[tuple[str, str]]:
+    """(dedupe key, message text) of a channel's deliveries, in the order they were queued."""
+    with Session(engine) as s:
+        rows = s.exec(select(Delivery).where(Delivery.channel_id == channel_id).order_by(Delivery.id)).all()
+        texts = [" ".join(getattr(b, "text", "") for b in Message.from_dict(d.payload).blocks) for d in rows]
+        return [(d.dedupe_key, text) for d, text in zip(rows, texts, strict=True)]
+
+
+def test_batches_whose_ids_read_alike_when_run_together_still_get_different_keys(engine):
+    # Events 12 and 13 are alerted first; events 1 and 213 become visible later (their transactions
+    # committed late: database ids are not commit order). Run together, both ranges read "1213".
+    ids = _setup(engine)
+    for event_id in (12, 13):
+        _result_event(engine, ids, f"Model-{event_id}", 2.0, event_id=event_id)
+    first = build_alerts(engine, NOW)
+    for event_id in (1, 213):
+        _result_event(engine, ids, f"Model-{event_id}", 2.0, event_id=event_id)
+    second = build_alerts(engine, NOW)
+    assert (first.deliveries, second.deliveries) == (2, 2)  # each run: one batch for each subscribed channel
+    for channel_id in (ids["a"], ids["b"]):
+        (key_1, text_1), (key_2, text_2) = batches(engine, channel_id)
+        assert key_1 != key_2
+        assert "Model-12" in text_1 and "Model-13" in text_1
+        assert "**Model-1**" in text_2 and "**Model-213**" in text_2 and "Model-12" not in text_2
+
+
+def test_a_batch_and_a_single_event_for_one_channel_get_different_keys(engine):
+    ids = _setup(engine)
+    for event_id in (5, 7):
+        _result_event(engine, ids, f"Model-{event_id}", 2.0, event_id=event_id)
+    build_alerts(engine, NOW)
+    _result_event(engine, ids, "Model-6", 2.0, event_id=6)  # committed late, alerted on its own
+    assert build_alerts(engine, NOW).deliveries == 2
+    (key_batch, text_batch), (key_single, text_single) = batches(engine, ids["a"])
+    assert key_batch != key_single
+    assert "Model-5" in text_batch and "Model-7" in text_batch and "Model-6" in text_single
+
+
+@pytest.mark.parametrize("events", [1, 3])
+def test_a_second_run_over_the_same_events_queues_nothing_even_without_the_alerted_stamp(engine, events):
+    # What a second run that read the events before the first one stamped them would do: the dedupe
+    # key of the same events for the same channel is the same key, so nothing is queued twice.
+    ids = _setup(engine)
+    for i in range(events):
+        _result_event(engine, ids, f"Model-{i}", 2.0 + i)
+    assert build_alerts(engine, NOW).deliveries == 2
+    before = {(d.channel_id, d.dedupe_key) for d in deliveries(engine)}
+    with Session(engine) as s:
+        for event in s.exec(select(ResultEvent)).all():
+            event.alerted_at = None
+            s.add(event)
+        s.commit()
+    again = build_alerts(engine, NOW)
+    assert (again.events, again.deliveries) == (events, 0)
+    assert {(d.channel_id, d.dedupe_key) for d in deliveries(engine)} == before
+    assert len(deliveries(engine)) == 2

@@ -114,6 +114,25 @@ def test_the_record_line_runs_on_to_the_latest_result(tmp_path):
     assert data.extends_to == date(2024, 6, 1)
 
 
+@pytest.mark.parametrize(
+    ("direction", "higher", "values"),
+    [("higher", True, (80.0, 85.0, 85.0, 86.0)), ("lower", False, (3.0, 2.0, 2.0, 1.5))],
+)
+def test_a_later_result_that_only_ties_the_record_is_a_dot_not_a_step(engine, tmp_path, direction, higher, values):
+    days = [date(2019, 1, 1), date(2020, 1, 1), date(2021, 1, 1), date(2022, 1, 1)]
+    rows = list(zip(days, values, ["Old", "Leader", "Tie", "New"], strict=True))
+    task_id, _, _ = seed(engine, "some-task", "D", "Score", direction, rows)
+    with Session(engine) as s:
+        data = chart_for_task(s, task_id, tmp_path / "tie.png")
+    old, leader, _tie, new = rows
+    assert list(zip(data.best_dates, data.best_values, strict=True)) == [old[:2], leader[:2], new[:2]]
+    assert data.values == list(values)  # the tie is still plotted, as a dot
+    assert all(not label.text.startswith("Tie") for label in data.labels)
+    unflagged = [SeriesPoint(d, v, m, None, False) for d, v, m in rows]  # the chart recomputes records itself
+    again = render_sota_chart(unflagged, tmp_path / "tie2.png", title="t", metric="Score", higher_is_better=higher)
+    assert again.best_values == [old[1], leader[1], new[1]]
+
+
 def test_nothing_to_chart_is_a_clear_error_or_none(engine, tmp_path):
     with pytest.raises(ChartError, match="nothing to chart"):
         render_sota_chart([], tmp_path / "x.png", title="t", metric="m", higher_is_better=True)

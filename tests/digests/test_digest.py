@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, select
 
 from sotabot.bot.settings import Config
-from sotabot.digests.digest import due_date, next_digest_at, scheduled_instant, send_due
+from sotabot.digests.digest import SendDueReport, due_date, next_digest_at, scheduled_instant, send_due
 from sotabot.digests.message import Message
 from sotabot.storage.models import Channel, Delivery, Paper, PaperRepo, Repo
 
@@ -109,6 +109,44 @@ def test_a_ticking_scheduler_queues_exactly_one_digest_per_local_day_across_dst(
     assert fired == [utc(x) for x in expected]
     assert len({key for _, key in queued(sqlite_engine)}) == 4
     assert all(cid == channel_id for cid, _ in queued(sqlite_engine))
+
+
+def tick(engine, config, start: str, hours: int) -> tuple[list[datetime], dict[datetime, SendDueReport]]:
+    """send_due every five minutes from `start`: the instants that queued a digest, and every report."""
+    fired: list[datetime] = []
+    reports: dict[datetime, SendDueReport] = {}
+    now = utc(start)
+    for _ in range(hours * 12):
+        reports[now] = report = send_due(engine, config, now)
+        fired += [now for _ in report.queued]
+        now += timedelta(minutes=5)
+    return fired, reports
+
+
+def test_a_digest_time_skipped_by_spring_forward_fires_one_wall_clock_hour_later(sqlite_engine, config):
+    # Europe/Berlin 2026-03-29: 02:00 CET jumps to 03:00 CEST, so 02:30 does not exist that day.
+    with Session(sqlite_engine) as s:
+        channel = make_channel(s, "C1", "Europe/Berlin", at="02:30", last_digest_date=date(2026, 3, 28))
+    assert next_digest_at(channel, utc("2026-03-29T00:00")) == utc("2026-03-29T01:30")  # 03:30 CEST, not 00:30 UTC
+    fired, reports = tick(sqlite_engine, config, "2026-03-29T00:00", hours=4)
+    assert fired == [utc("2026-03-29T01:30")]
+    assert reports[utc("2026-03-29T00:30")].queued == []
+    assert queued(sqlite_engine) == [(channel.id, "digest:2026-03-29")]
+
+
+def test_a_digest_time_repeated_by_fall_back_fires_once_at_its_first_occurrence(sqlite_engine, config):
+    # Europe/Berlin 2026-10-25: 03:00 CEST falls back to 02:00 CET, so 02:30 happens twice.
+    with Session(sqlite_engine) as s:
+        channel = make_channel(s, "C1", "Europe/Berlin", at="02:30", last_digest_date=date(2026, 10, 24))
+    assert next_digest_at(channel, utc("2026-10-25T00:00")) == utc("2026-10-25T00:30")  # the first 02:30 (CEST)
+    fired, reports = tick(sqlite_engine, config, "2026-10-25T00:00", hours=4)
+    assert fired == [utc("2026-10-25T00:30")]
+    second = reports[utc("2026-10-25T01:30")]  # the second 02:30 (CET)
+    assert (second.queued, second.already, second.missed) == ([], 0, 0)
+    assert queued(sqlite_engine) == [(channel.id, "digest:2026-10-25")]
+    with Session(sqlite_engine) as s:
+        sent = s.get(Channel, channel.id)
+        assert next_digest_at(sent, utc("2026-10-25T01:00")) == utc("2026-10-26T01:30")  # tomorrow's 02:30 CET
 
 
 def test_a_channel_at_half_past_midnight_gets_the_digest_of_its_own_local_date(sqlite_engine, config):

@@ -117,6 +117,31 @@ def test_a_single_snapshot_falls_back_to_a_conservative_estimate(world):
     assert fallback_velocity(None, 1) == 0
 
 
+def test_stars_lost_count_as_no_gain_not_as_a_negative_velocity(world):
+    paper = world.paper(1, upvotes=10)
+    world.repo(paper, [(2, 500), (0, 400)])  # -50 stars/day
+    (entry,) = trending(world.session, now=NOW)
+    assert (entry.stars, entry.star_velocity) == (400, 0.0)
+    assert entry.score == pytest.approx(score(0, 10, 1), rel=1e-6)
+
+
+def test_a_gain_seen_over_a_few_hours_is_divided_by_at_least_one_day(world):
+    hour = world.paper(2)
+    world.repo(hour, [(1 / 24, 0), (0, 100)])  # +100 stars in one hour
+    six_hours = world.paper(2)
+    world.repo(six_hours, [(6 / 24, 1000), (0, 1300)])  # +300 stars in six hours
+    result = {p.arxiv_id: p for p in trending(world.session, now=NOW)}
+    assert result[hour.arxiv_id].star_velocity == pytest.approx(100.0)  # not 2400/day
+    assert result[six_hours.arxiv_id].star_velocity == pytest.approx(300.0)  # not 1200/day
+
+
+def test_while_snapshots_span_less_than_a_day_the_single_snapshot_estimate_is_a_floor(world):
+    paper = world.paper(2)
+    world.repo(paper, [(1 / 24, 2990), (0, 3000)])  # +10 stars in an hour on a famous repository
+    (entry,) = trending(world.session, now=NOW)
+    assert entry.star_velocity == pytest.approx(fallback_velocity(3000, 2))  # 3000 / 30 days = 100/day
+
+
 def test_a_paper_is_scored_by_its_fastest_live_repository(world):
     paper = world.paper(1)
     world.repo(paper, [(2, 0), (0, 10)])

@@ -431,6 +431,24 @@ def test_sota_series_and_best_value_for_higher_is_better(data):
     assert best_value(data.s, b.id, data.metric("Unused").id) is None
 
 
+@pytest.mark.parametrize(
+    ("direction", "first", "record", "tie", "better"),
+    [("higher", 70.0, 75.0, 75.0, 75.5), ("lower", 5.0, 3.0, 3.0, 2.5)],
+)
+def test_sota_series_a_tie_with_the_best_so_far_is_not_a_new_record(data, direction, first, record, tie, better):
+    t = data.task("Task")
+    b = data.bench(t, "D", [("Score", direction)])
+    data.row(b, "First", {"Score": first}, date(2019, 1, 1))
+    data.row(b, "Record", {"Score": record}, date(2020, 1, 1))
+    data.row(b, "Same day tie", {"Score": tie}, date(2020, 1, 1))  # ranks after "Record" by model name
+    data.row(b, "Later tie", {"Score": tie}, date(2021, 1, 1))
+    data.row(b, "Better", {"Score": better}, date(2022, 1, 1))
+    series = sota_series(data.s, b.id, data.metrics["Score"].id)
+    assert [(p.model, p.is_record) for p in series] == [
+        ("First", True), ("Record", True), ("Same day tie", False), ("Later tie", False), ("Better", True),
+    ]
+
+
 # --------------------------------------------------------------------------------------------
 # The real evaluation tables in the fixtures, imported with the archive importer.
 

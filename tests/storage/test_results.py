@@ -144,6 +144,66 @@ def test_a_changed_value_updates_the_row_and_only_a_better_primary_value_is_news
         assert rec(s, b, m, "Late", 90.0).changed is False
 
 
+def sota_models(session: Session) -> list[str]:
+    events = session.exec(select(ResultEvent).where(ResultEvent.kind == NEW_SOTA).order_by(ResultEvent.id)).all()
+    return [e.payload["model"] for e in events]
+
+
+@pytest.mark.parametrize(
+    ("direction", "held", "runner_up", "corrections"),
+    [("higher", 85.0, 80.0, (85.5, 84.0)), ("lower", 2.0, 2.5, (1.9, 2.1))],
+)
+def test_a_record_holder_whose_value_is_corrected_is_not_announced_as_a_new_sota(
+    engine, direction, held, runner_up, corrections
+):
+    with Session(engine) as s:
+        b, m = make_benchmark(s, "task", "D", "Score", direction)
+        rec(s, b, m, "Holder", held)  # the first result holds the record; with nothing to beat it was never news
+        rec(s, b, m, "Runner-up", runner_up)
+        s.commit()
+        for value in corrections:  # the same source re-records the same benchmark+model+paper: a correction
+            corrected = rec(s, b, m, "Holder", value)  # better, then worse, than before; still the record
+            s.commit()
+            assert (corrected.created, corrected.changed, corrected.events) == (False, True, [])
+        assert s.exec(select(ResultValue.value).where(ResultValue.result_id == corrected.result_id)).one() == value
+        assert sota_models(s) == []
+
+
+def test_within_one_sync_a_corrected_record_holder_is_still_the_record_to_beat(engine):
+    with Session(engine) as s:  # one transaction, as a poll writes a page of results
+        b, m = make_benchmark(s, "image-classification", "ImageNet", "Top 1 Accuracy", "higher")
+        rec(s, b, m, "Holder", 85.0)
+        rec(s, b, m, "Runner-up", 80.0)
+        assert rec(s, b, m, "Holder", 86.0).events == []
+        assert kinds(rec(s, b, m, "Between", 83.0)) == [NEW_RESULT]  # beats the runner-up, not the holder
+        challenger = rec(s, b, m, "Challenger", 87.0)
+        assert kinds(challenger) == [NEW_RESULT, NEW_SOTA]
+        sota = next(e for e in challenger.events if e.kind == NEW_SOTA)
+        assert (sota.payload["previous"]["model"], sota.payload["previous"]["value"]) == ("Holder", 86.0)
+
+
+@pytest.mark.parametrize(
+    ("direction", "best", "claim", "updates", "beating", "beyond"),
+    [
+        ("higher", 85.0, 99.0, (80.0, 85.0, 83.0), 86.0, 87.0),
+        ("lower", 2.0, 0.5, (2.5, 2.0, 2.2), 1.9, 1.8),
+    ],
+)
+def test_an_updated_row_is_a_new_sota_only_when_it_beats_the_best_verified_value_and_only_once(
+    engine, direction, best, claim, updates, beating, beyond
+):
+    with Session(engine) as s:
+        b, m = make_benchmark(s, "task", "D", "Score", direction)
+        rec(s, b, m, "Leader", best)
+        rec(s, b, m, "Claim", claim, source="claim")  # unverified: announced, but not the value to beat
+        for value in updates:  # created, then updated to a tie with the best, then below it
+            assert NEW_SOTA not in kinds(rec(s, b, m, "Late", value))
+        assert kinds(rec(s, b, m, "Late", beating)) == [NEW_SOTA]
+        assert rec(s, b, m, "Late", beyond).events == []  # now the record holder: a correction is not news again
+        s.commit()
+        assert sota_models(s) == ["Claim", "Late"]
+
+
 def test_a_verified_source_takes_over_an_unverified_row_but_never_the_reverse(engine):
     with Session(engine) as s:
         b, m = make_benchmark(s, "image-classification", "ImageNet", "Top 1 Accuracy", "higher")

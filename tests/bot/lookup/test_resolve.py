@@ -114,6 +114,33 @@ def test_suggestions_respect_the_limit(session):
     assert resolve_task(session, "segmentation", limit=0).suggestions == []
 
 
+def add_tasks(s: Session, task_names: list[str]) -> None:
+    s.add_all(Task(slug=slugify(name), name=name) for name in task_names)
+    s.commit()
+
+
+# "video object segmentation" is no task's name: it covers every query word of both tasks below, and
+# the shorter name scores a little higher (its words are covered better), high enough to resolve alone.
+
+
+def test_a_fuzzy_winner_only_just_ahead_of_the_next_task_gives_suggestions_not_a_guess(engine):
+    with Session(engine) as s:
+        add_tasks(s, ["Referring Video Object Segmentation", "Semi-Supervised Video Object Segmentation"])
+        res = resolve_task(s, "video object segmentation")
+    assert (res.task, res.how) == (None, "none")
+    assert names(res.suggestions) == [
+        "Referring Video Object Segmentation", "Semi-Supervised Video Object Segmentation",
+    ]
+
+
+def test_the_same_fuzzy_winner_resolves_when_it_leads_the_next_task_clearly(engine):
+    with Session(engine) as s:
+        add_tasks(s, ["Referring Video Object Segmentation", "Video Instance Segmentation"])
+        res = resolve_task(s, "video object segmentation")
+    assert (res.task.name, res.how) == ("Referring Video Object Segmentation", "fuzzy")
+    assert names(res.suggestions) == ["Video Instance Segmentation"]
+
+
 def test_a_dataset_name_alone_suggests_the_tasks_benchmarked_on_it(session):
     res = resolve_task(session, "coco")
     assert res.task is None
