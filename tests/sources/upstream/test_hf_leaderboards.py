@@ -19,9 +19,9 @@ from sqlmodel import Session, col, select
 
 from sotabot.bot.settings import Config
 from sotabot.sources.upstream.hf_leaderboards import parse_leaderboard, poll
-from sotabot.sources.upstream.http import FakeClock
 from sotabot.storage.config import Secret
 from sotabot.storage.models import Benchmark, Dataset, Metric, Result, ResultEvent, ResultValue, SourceState, Task
+from tests.fakes.clock import FakeClock
 from tests.fakes.upstream import FakeUpstream, Fault, Reply
 
 LIST = "/api/datasets"

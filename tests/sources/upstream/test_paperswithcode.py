@@ -15,7 +15,6 @@ import pytest
 from sqlmodel import Session, SQLModel, col, select
 
 from sotabot.bot.settings import Config
-from sotabot.sources.upstream.http import FakeClock
 from sotabot.sources.upstream.paperswithcode import merge_rows, poll
 from sotabot.storage.models import (
     Benchmark,
@@ -32,6 +31,7 @@ from sotabot.storage.models import (
     Subscription,
     Task,
 )
+from tests.fakes.clock import FakeClock
 from tests.fakes.upstream import FakeUpstream, Fault, LoggedRequest, Reply
 
 API = "/api/v1"
