@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from sotabot.digests.message import Context, Divider, Header, Message, Section
+from sotabot.digests.message import Context, Divider, Header, Item, Link, Message, Section
 from sotabot.digests.settings import DigestsSettings
 from sotabot.digests.trending import TrendingPaper, trending
 from sotabot.sources.normalise.values import arxiv_month
@@ -213,9 +213,12 @@ def build_digest(
             stars = f" ★{p.stars}" if p.stars is not None else ""
             official = " (official)" if p.official else ""
             blocks.append(
-                Section(
-                    f"**[{p.title}]({ARXIV_ABS}{p.arxiv_id})** — {_authors(p.authors)}\n"
-                    f"code: [{_repo_label(p.repo_url)}]({p.repo_url}){stars}{official}"
+                Item(
+                    title=p.title,
+                    url=f"{ARXIV_ABS}{p.arxiv_id}",
+                    byline=_authors(p.authors),
+                    links=[Link(f"code: {_repo_label(p.repo_url)}", p.repo_url)],
+                    note=f"{stars}{official}",
                 )
             )
         if total > len(papers):
@@ -226,9 +229,16 @@ def build_digest(
         blocks.append(Divider())
         blocks.append(Section("**Trending**"))
         for t in hot:
-            repo = f" · [{_repo_label(t.repo_url)}]({t.repo_url})" if getattr(t, "repo_url", None) else ""
+            repo = getattr(t, "repo_url", None)
             stars = f" ★{t.stars}" if getattr(t, "stars", None) is not None else ""
-            blocks.append(Section(f"[{' '.join(t.title.split())}]({ARXIV_ABS}{t.arxiv_id}){repo}{stars}"))
+            blocks.append(
+                Item(
+                    title=t.title,
+                    url=f"{ARXIV_ABS}{t.arxiv_id}",
+                    links=[Link(_repo_label(repo), repo)] if repo else [],
+                    note=stars,
+                )
+            )
     text = f"sotabot digest {local_date.isoformat()}: {total} new papers with code" + (
         f", {len(hot)} trending" if hot else ""
     )

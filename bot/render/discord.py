@@ -15,7 +15,7 @@ import discord
 
 from sotabot.bot.render.inline import ELLIPSIS, Flavour, Span, plain_text, split, truncate
 from sotabot.bot.render.table import code_blocks
-from sotabot.digests.message import Context, Divider, Fields, Header, Image, Message, Section, Table
+from sotabot.digests.message import Context, Divider, Fields, Header, Image, Item, Message, Section, Table
 
 DISCORD_MAX_TITLE = 256
 DISCORD_MAX_DESCRIPTION = 4096
@@ -63,7 +63,8 @@ class DiscordMarkdown(Flavour):
             return "`" + span.text.replace("`", "ˋ") + "`"
         if span.kind == "link" and span.url:
             url = "".join(_URL_UNSAFE.get(c, c) for c in span.url)
-            return f"[{self._inner(span.text) or url}]({url})"
+            link = f"[{self._inner(span.text) or url}]({url})"
+            return f"**{link}**" if span.strong else link
         return self.text(span.text)
 
 
@@ -152,6 +153,8 @@ def render_discord(msg: Message) -> list[DiscordPayload]:
     foot_from = _trailing_context(blocks)
     used_names: set[str] = set()
     for idx, block in enumerate(blocks):
+        if isinstance(block, Item):
+            block = Section(block.markdown())
         if isinstance(block, Header):
             b.header(block.text)
         elif isinstance(block, Section) or (isinstance(block, Context) and idx < foot_from):

@@ -10,11 +10,12 @@ Slack adapter to upload.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sotabot.bot.render.inline import ELLIPSIS, Flavour, Span, escape, plain_text, render, split, truncate
 from sotabot.bot.render.table import code_blocks
-from sotabot.digests.message import Context, Divider, Fields, Header, Image, Message, Section, Table
+from sotabot.digests.message import Context, Divider, Fields, Header, Image, Item, Message, Section, Table
 
 SLACK_MAX_BLOCKS = 50
 SLACK_MAX_SECTION_TEXT = 3000
@@ -35,13 +36,31 @@ def _url(url: str) -> str:
     return "".join(_URL_UNSAFE.get(c, c) for c in url)
 
 
+# Slack mrkdwn has no escape character. A marker at a word's edge (where Slack would open or
+# close formatting: "_Any_", "~x~") is written as a look-alike, and so is every marker inside
+# a formatted span that would close it early, so "A*B" in a bold title stays "A∗B", never "AB";
+# markers inside words ("resnet_50", "A*B" in plain text) are inert and stay as they are.
+_LOOKALIKE = {"*": "∗", "_": "ˍ", "~": "∼", "`": "ˋ"}
+_EDGE_MARKER = re.compile(r"`|(?<!\w)[*_~]|[*_~](?!\w)")
+
+
 class SlackMrkdwn(Flavour):
     """Slack mrkdwn: `*bold*`, `_italic_`, `<url|text>`, with &, <, > escaped."""
 
     table = str.maketrans(_ESC)
 
-    def _inner(self, text: str, marker: str) -> str:
-        return self.text(text.strip().replace(marker, ""))
+    def text(self, s: str) -> str:
+        return _EDGE_MARKER.sub(lambda m: _LOOKALIKE[m.group()], s).translate(self.table)
+
+    def literal(self, s: str) -> str:
+        """Inside code: only &, <, > need escaping."""
+        return s.translate(self.table)
+
+    def _inner(self, text: str, *markers: str) -> str:
+        text = text.strip()
+        for marker in markers:
+            text = text.replace(marker, _LOOKALIKE[marker])
+        return self.text(text)
 
     def span(self, span: Span) -> str:
         if span.kind == "bold":
@@ -51,9 +70,12 @@ class SlackMrkdwn(Flavour):
             inner = self._inner(span.text, "_")
             return f"_{inner}_" if inner else ""
         if span.kind == "code":
-            return "`" + self.text(span.text.replace("`", "ˋ")) + "`"
+            return "`" + self.literal(span.text.replace("`", "ˋ")) + "`"
         if span.kind == "link" and span.url:
-            return f"<{_url(span.url)}|{self.text(span.text.replace('|', '¦'))}>"
+            label = span.text.replace("|", "¦")
+            if span.strong:
+                return f"*<{_url(span.url)}|{self._inner(label, '*')}>*"
+            return f"<{_url(span.url)}|{self.text(label)}>"
         return self.text(span.text)
 
 
@@ -75,6 +97,8 @@ def _section(text: str) -> dict[str, Any]:
 
 
 def _blocks_for(block: object, files: list[dict[str, str]]) -> list[dict[str, Any]]:
+    if isinstance(block, Item):
+        block = Section(block.markdown())
     if isinstance(block, Header):
         text = _plain(block.text, SLACK_MAX_HEADER_TEXT)
         return [{"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}] if text else []
@@ -92,7 +116,7 @@ def _blocks_for(block: object, files: list[dict[str, str]]) -> list[dict[str, An
             for i in range(0, len(fields), SLACK_MAX_FIELDS)
         ]
     if isinstance(block, Table):
-        return [_section(t) for t in code_blocks(block, SLACK_MAX_SECTION_TEXT, MRKDWN.text)]
+        return [_section(t) for t in code_blocks(block, SLACK_MAX_SECTION_TEXT, MRKDWN.literal)]
     if isinstance(block, Context):
         chunks = [c for c in split(block.text, SLACK_MAX_CONTEXT_TEXT, MRKDWN) if c.strip()]
         groups = [chunks[i : i + SLACK_MAX_CONTEXT_ELEMENTS] for i in range(0, len(chunks), SLACK_MAX_CONTEXT_ELEMENTS)]
