@@ -29,7 +29,8 @@ from sotabot.storage.outbox import Claimed, claim_due, deactivate_channel, mark_
 log = logging.getLogger(__name__)
 
 SLACK_GONE = frozenset({"channel_not_found", "not_in_channel", "is_archived", "channel_is_archived"})
-DISCORD_GONE = frozenset({10003, 50001})  # Unknown Channel, Missing Access
+# Cannot post here: the channel is switched off (logged), never retried.
+DISCORD_GONE = frozenset({10003, 50001, 50013, 50083})  # Unknown Channel, Missing Access/Permissions, archived thread
 
 
 class SendError(Exception):

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
+from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select
 
 from sotabot.storage.db import insert_or_ignore
@@ -166,3 +166,31 @@ def set_digest(
     session.add(channel)
     session.flush()
     return channel
+
+
+def reactivate(session: Session, channel: Channel) -> bool:
+    """Deliveries to the channel on again (the bot is back); False when it was active already."""
+    if channel.active:
+        return False
+    channel.active = True
+    channel.inactive_reason = None
+    session.add(channel)
+    session.flush()
+    return True
+
+
+def workspace_channels(session: Session, platform: str, workspace: str) -> list[Channel]:
+    """Every channel of one Slack team or Discord guild.
+
+    On Slack a team's channels may be keyed "T…" or "E…:T…" (Enterprise Grid), so both match
+    a bare team id.
+    """
+    if platform not in PLATFORMS or not workspace:
+        return []
+    key = workspace[:LABEL_CHARS]
+    query = select(Channel).where(Channel.platform == platform)
+    if platform == "slack" and ":" not in key:
+        query = query.where(or_(Channel.workspace == key, col(Channel.workspace).like(f"%:{key}")))
+    else:
+        query = query.where(Channel.workspace == key)
+    return list(session.exec(query.order_by(col(Channel.id))).all())

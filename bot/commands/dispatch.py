@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 
+from sotabot.bot.commands import lifecycle
 from sotabot.bot.commands.context import CommandContext, code, error
 from sotabot.bot.commands.digest import digest_command
 from sotabot.bot.commands.help import help_command
@@ -45,7 +46,9 @@ def _dispatch(engine: Engine, config: Config, ctx: CommandContext, text: str, ch
     if parsed.corrected_from and _names_a_task(engine, parsed):
         # "reading comprehension" is a task, not a typo of "trending"
         parsed = ParsedCommand("sota", (Token(parsed.corrected_from), *parsed.tokens), implicit=True)
+    lifecycle.before_command(engine, ctx)
     reply = HANDLERS[parsed.name](engine, config, ctx, parsed, charts)
+    lifecycle.after_command(engine, ctx, parsed.name, reply)
     if parsed.corrected_from and reply.kind != "error":
         reply.blocks.append(Context(f"(read {code(parsed.corrected_from[:30])} as {code(parsed.name)})"))
     return reply

@@ -21,7 +21,7 @@ import discord
 from discord import app_commands
 from sqlalchemy.engine import Engine
 
-from sotabot.bot.commands import CommandContext, handle
+from sotabot.bot.commands import CommandContext, handle, lifecycle
 from sotabot.bot.lookup.complete import complete_dataset, complete_task
 from sotabot.bot.render.discord import render_discord
 from sotabot.bot.settings import Config
@@ -69,9 +69,18 @@ def can_manage(interaction: discord.Interaction) -> bool:
     return bool(perms.manage_channels or perms.administrator)
 
 
+def can_post(interaction: discord.Interaction) -> bool | None:
+    """Whether the bot may post embeds in the interaction's channel (its resolved app permissions)."""
+    perms = getattr(interaction, "app_permissions", None)
+    if interaction.guild_id is None or not isinstance(perms, discord.Permissions):
+        return None
+    return bool(perms.administrator or (perms.view_channel and perms.send_messages and perms.embed_links))
+
+
 def command_context(interaction: discord.Interaction) -> CommandContext:
     """Channels are keyed by guild id and channel id; DMs by "@me" and the DM channel id."""
     return CommandContext(
+        can_post=can_post(interaction),
         platform="discord",
         workspace=str(interaction.guild_id) if interaction.guild_id else DM_WORKSPACE,
         channel=str(interaction.channel_id or ""),
@@ -286,6 +295,7 @@ class SotaBotClient(discord.Client):
 
     def __init__(self, engine: Engine, config: Config, *, intents: discord.Intents | None = None) -> None:
         super().__init__(intents=intents or discord.Intents(guilds=True))
+        self.engine = engine
         self.config = config
         self.tree = build_command_tree(self, engine, config)
 
@@ -294,6 +304,14 @@ class SotaBotClient(discord.Client):
 
     async def on_ready(self) -> None:
         log.info("discord: connected as %s in %d guild(s)", self.user, len(self.guilds))
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        """Added to a server (again): its channels get deliveries again."""
+        await asyncio.to_thread(lifecycle.workspace_joined, self.engine, "discord", str(guild.id))
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """Removed from a server (kicked, banned, or the server is gone): its deliveries off."""
+        await asyncio.to_thread(lifecycle.workspace_lost, self.engine, "discord", str(guild.id), "removed from guild")
 
 
 async def sync_commands(tree: app_commands.CommandTree, guild_ids: Sequence[int]) -> None:

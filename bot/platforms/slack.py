@@ -22,6 +22,7 @@ import weakref
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -36,6 +37,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from sotabot.bot.commands import CommandContext, handle
+from sotabot.bot.platforms.slack_events import can_post_in, command_needs_reach, register_lifecycle
 from sotabot.bot.render.slack import render_slack
 from sotabot.bot.settings import Config
 from sotabot.digests.message import Message
@@ -132,6 +134,7 @@ def build_slack_app(
         await answerer.answer(body, client if bot_token else None)
 
     app.command(slack.command)(on_command)
+    register_lifecycle(app, engine, workspace_key)
     return app
 
 
@@ -191,6 +194,7 @@ class Answerer:
         if not response_url:
             log.warning("slash command without response_url from %s: not answered", ctx.workspace)
             return
+        ctx = await with_reach(ctx, str(body.get("text") or ""), client)
         if self.pending >= self.max_pending:
             self.stats["busy"] += 1
             msg = Message.error(BUSY)
@@ -238,6 +242,13 @@ class Answerer:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def with_reach(ctx: CommandContext, text: str, client: AsyncWebClient | None) -> CommandContext:
+    """The context with `can_post` filled in for channel commands (one conversations.info call)."""
+    if client is None or not ctx.channel or not command_needs_reach(text):
+        return ctx
+    return replace(ctx, can_post=await can_post_in(client, ctx.channel))
 
 
 def render_payloads(msg: Message) -> list[dict[str, Any]]:
