@@ -97,7 +97,10 @@ class DiscordSender:
         return render_discord(message)
 
     async def send_part(self, target: Claimed, part: Any) -> None:
-        body: dict[str, Any] = {"embeds": [embed.to_dict() for embed in part.embeds]}
+        body: dict[str, Any] = {
+            "embeds": [embed.to_dict() for embed in part.embeds],
+            "allowed_mentions": {"parse": []},  # a digest or alert never pings anyone
+        }
         if part.content:
             body["content"] = part.content
         response = await self.client.post(f"/channels/{target.channel}/messages", json=body)

@@ -457,3 +457,20 @@ def best_value(session: Session, benchmark_id: int, metric_id: int, *, verified_
     if verified_only:
         query = query.where(_R.c.verified.is_(True))
     return session.execute(query).scalar()
+
+
+def task_metrics(session: Session, task_id: int, dataset: str | None = None) -> list[str]:
+    """Metric names of the task's benchmarks (only those of `dataset` when it names one), main benchmark first."""
+    task = session.execute(_TASK_SQL, {"task_id": task_id}).first()
+    if task is None:
+        return []
+    benches = _task_benchmarks(session, task_id, task.default_benchmark_id)
+    if dataset and dataset.strip():
+        matched, _ = _match(dataset, [(name, b) for b in benches for name in b.names])
+        benches = matched or benches
+    names: list[str] = []
+    for bench in benches:
+        for metric in sorted(bench.metrics, key=lambda m, b=bench: (m.id != b.primary_metric_id, not m.has_value)):
+            if metric.name and metric.name not in names:
+                names.append(metric.name)
+    return names

@@ -34,7 +34,7 @@ DISCORD_USAGE: dict[str, str] = {
     "unsubscribe": '/unsubscribe target:TASK | category:cs.CV | keyword:"..." | all',
     "subscriptions": "/subscriptions",
     "digest": "/digest action:on|off|at|categories|keywords|preview [value:...]",
-    "help": "/sota task:help",
+    "help": "/help [command:COMMAND]",
 }
 
 

@@ -16,6 +16,7 @@ from sotabot.bot.commands.paper import paper_command
 from sotabot.bot.commands.parser import ParsedCommand, ParseError, Token, parse
 from sotabot.bot.commands.search import search_command
 from sotabot.bot.commands.subscriptions import subscribe_command, subscriptions_command, unsubscribe_command
+from sotabot.bot.commands.syntax import for_discord
 from sotabot.bot.commands.trending import trending_command
 from sotabot.bot.lookup.resolve import resolve_task
 from sotabot.bot.settings import Config
@@ -30,7 +31,8 @@ Handler = Callable[[Engine, Config, CommandContext, ParsedCommand, bool], Messag
 def handle(engine: Engine, config: Config, ctx: CommandContext, text: str, *, charts: bool = True) -> Message:
     """Answer one command. Never raises: every failure becomes a short reply."""
     try:
-        return _dispatch(engine, config, ctx, text if isinstance(text, str) else "", charts)
+        reply = _dispatch(engine, config, ctx, text if isinstance(text, str) else "", charts)
+        return for_discord(reply) if ctx.platform == "discord" else reply
     except Exception:
         log.exception(
             "command failed (platform %s, workspace %s, channel %s): %r",
