@@ -3,8 +3,8 @@
 The listener acks at once (Slack's 3-second deadline), computes the answer in a worker
 thread (SQLModel sessions are synchronous; `Answerer` keeps acks ahead of answers under
 load) and answers through the command's `response_url` — ephemeral for errors and usage,
-in the channel for results — then uploads any chart through the Web API when a bot token
-exists. The same AsyncApp serves Socket Mode
+in the channel for results — with any chart uploaded first and shown inside the answer
+(bot/platforms/slack_files.py). The same AsyncApp serves Socket Mode
 (`AsyncSocketModeHandler`) and HTTP mode (`build_http_app`, signed requests only: Bolt's
 request verification checks the v0 HMAC signature and the 5-minute timestamp window before
 any listener runs, so a rejected request changes nothing).
@@ -30,7 +30,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy import text
@@ -38,6 +38,7 @@ from sqlalchemy.engine import Engine
 
 from sotabot.bot.commands import CommandContext, handle
 from sotabot.bot.platforms.slack_events import can_post_in, command_needs_reach, register_lifecycle
+from sotabot.bot.platforms.slack_files import inline_files
 from sotabot.bot.render.slack import render_slack
 from sotabot.bot.settings import Config
 from sotabot.digests.message import Message
@@ -274,11 +275,12 @@ async def deliver_payloads(
     respond: Callable[..., Any],
     client: AsyncWebClient | None,
 ) -> None:
-    """At most 5 messages through response_url (Slack's limit per command), then the charts."""
+    """At most 5 messages through response_url (Slack's limit per command); charts inside them."""
     if len(payloads) > MAX_RESPONSES:
         log.warning("reply split into %d messages; Slack takes %d per command", len(payloads), MAX_RESPONSES)
     response_type = "ephemeral" if ephemeral else "in_channel"
     for payload in payloads[:MAX_RESPONSES]:
+        payload = await inline_files(payload, client)
         try:
             sent = await respond(text=payload["text"], blocks=payload.get("blocks"), response_type=response_type)
         except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
@@ -287,21 +289,6 @@ async def deliver_payloads(
         if getattr(sent, "status_code", 200) != 200:
             log.warning("slack respond got HTTP %s: %s", sent.status_code, str(sent.body)[:200])
             return
-        if client is not None and not ephemeral:
-            await _upload_files(client, channel, payload.get("files") or [])
-
-
-async def _upload_files(client: AsyncWebClient, channel: str, files: list[dict[str, Any]]) -> None:
-    for item in files:
-        path = item.get("path")
-        if not path:
-            continue
-        try:
-            alt = item.get("alt") or None
-            await client.files_upload_v2(channel=channel, file=path, title=alt, alt_txt=alt)
-        except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
-            # e.g. not_in_channel: the answer was delivered, only the chart is missing
-            log.warning("slack chart upload to %s failed: %s", channel, exc)
 
 
 async def _healthz(request: web.Request) -> web.Response:
