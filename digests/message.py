@@ -147,32 +147,30 @@ _BLOCK_TYPES: dict[str, type] = {
 
 @dataclass
 class Message:
-    """`text` is the plain fallback used for notifications and screen readers."""
+    """`text` is the plain fallback used for notifications and screen readers.
+
+    `thread` holds what goes under the message rather than in the channel: a digest is one
+    short parent message (its headline) with the full lists posted as replies in its thread,
+    so a big day never floods the channel. Platforms without threads post it after the parent.
+    """
 
     text: str
     blocks: list[Block] = field(default_factory=list)
     ephemeral: bool = False  # visible only to the person who asked, where supported
     kind: str = "reply"  # reply | error | usage | digest | alert
+    thread: list[Block] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Message:
-        blocks: list[Block] = []
-        for raw in data.get("blocks", []):
-            raw = dict(raw)
-            block_type = _BLOCK_TYPES[raw.pop("type")]
-            if block_type is Fields:
-                raw["pairs"] = [tuple(p) for p in raw["pairs"]]
-            if block_type is Item:
-                raw["links"] = [Link(**link) for link in raw.get("links", [])]
-            blocks.append(block_type(**raw))
         return cls(
             text=data["text"],
-            blocks=blocks,
+            blocks=_blocks_from(data.get("blocks", [])),
             ephemeral=data.get("ephemeral", False),
             kind=data.get("kind", "reply"),
+            thread=_blocks_from(data.get("thread", [])),
         )
 
     @classmethod
@@ -182,3 +180,16 @@ class Message:
         if usage:
             blocks.append(Context(f"Usage: `{usage}`"))
         return cls(text=text, blocks=blocks, ephemeral=True, kind="error")
+
+
+def _blocks_from(raws: list[dict[str, Any]]) -> list[Block]:
+    blocks: list[Block] = []
+    for raw in raws:
+        raw = dict(raw)
+        block_type = _BLOCK_TYPES[raw.pop("type")]
+        if block_type is Fields:
+            raw["pairs"] = [tuple(p) for p in raw["pairs"]]
+        if block_type is Item:
+            raw["links"] = [Link(**link) for link in raw.get("links", [])]
+        blocks.append(block_type(**raw))
+    return blocks

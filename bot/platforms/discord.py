@@ -34,13 +34,16 @@ MAX_CHOICES = 25  # Discord's autocomplete limit
 MAX_CHOICE_LEN = 100  # choice name and value
 DM_WORKSPACE = "@me"  # Discord's own name for "not in a guild"
 
-# What the bot needs in a channel: read it, post answers, embed leaderboards, attach charts.
+# What the bot needs in a channel: read it, post answers, embed leaderboards, attach charts,
+# and put a digest's full lists in a thread under its headline.
 REQUIRED_PERMISSIONS = discord.Permissions(
     view_channel=True,
     send_messages=True,
     embed_links=True,
     attach_files=True,
     use_application_commands=True,
+    create_public_threads=True,
+    send_messages_in_threads=True,
 )
 
 DIGEST_ACTIONS = ["on", "off", "at", "categories", "keywords", "preview"]

@@ -42,6 +42,7 @@ class DiscordPayload:
     content: str | None = None
     embeds: list[discord.Embed] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    thread: bool = False  # a reply in the thread of the message's first payload
 
 
 class DiscordMarkdown(Flavour):
@@ -147,7 +148,18 @@ def _trailing_context(blocks: list[object]) -> int:
 
 
 def render_discord(msg: Message) -> list[DiscordPayload]:
-    """Payloads in order; each has at most 10 embeds and 6000 embed characters."""
+    """Payloads in order; each has at most 10 embeds and 6000 embed characters. A message's
+    `thread` comes after its own payloads, marked `thread=True`."""
+    payloads = _render(msg)
+    if msg.thread:
+        for payload in _render(Message(text=msg.text, blocks=list(msg.thread), kind=msg.kind)):
+            if payload.embeds:
+                payload.thread = True
+                payloads.append(payload)
+    return payloads
+
+
+def _render(msg: Message) -> list[DiscordPayload]:
     b = _Builder(COLOURS.get(msg.kind, DEFAULT_COLOUR))
     blocks: list[object] = list(msg.blocks)
     foot_from = _trailing_context(blocks)

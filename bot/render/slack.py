@@ -143,7 +143,19 @@ def _drop_edge_dividers(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def render_slack(msg: Message) -> list[dict[str, Any]]:
-    """chat.postMessage / respond payloads: {"text", "blocks"} (+ "files" markers on the first)."""
+    """chat.postMessage / respond payloads: {"text", "blocks"} (+ "files" markers on the first).
+
+    A message with a `thread` gets its thread's payloads after its own, marked `"thread": True`:
+    the sender posts those as replies (`thread_ts`) to the first payload.
+    """
+    payloads = _render(msg)
+    if msg.thread:
+        replies = _render(Message(text=msg.text, blocks=list(msg.thread), kind=msg.kind))
+        payloads += [{**p, "thread": True} for p in replies if p.get("blocks")]
+    return payloads
+
+
+def _render(msg: Message) -> list[dict[str, Any]]:
     files: list[dict[str, str]] = []
     blocks: list[dict[str, Any]] = []
     for block in msg.blocks:

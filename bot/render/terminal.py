@@ -42,7 +42,7 @@ def render_terminal(msg: Message, console: Console) -> None:
     if not msg.blocks:
         console.print(inline_text(msg.text, "red" if error else ""))
         return
-    for block in msg.blocks:
+    for block in [*msg.blocks, *msg.thread]:
         if isinstance(block, Header):
             console.print(Text(plain_text(block.text), style="bold underline"))
         elif isinstance(block, Section):
