@@ -138,10 +138,30 @@ class Item:
         return head + (f"\n{tail}" if tail else "")
 
 
-Block = Header | Section | Fields | Table | Context | Divider | Image | Item
+@dataclass
+class Control:
+    """A button (`options` empty) or a menu of (label, value) options; `value` and each option's
+    value carry the whole state the click needs, so a control still works after a restart."""
+
+    action: str  # e.g. "sota.more"; bot.commands.actions knows them all
+    label: str
+    value: str = ""
+    options: list[tuple[str, str]] = field(default_factory=list)
+    selected: str | None = None  # the option value shown as chosen
+
+
+@dataclass
+class Actions:
+    """A row of controls under a message (Block Kit actions, a Discord View)."""
+
+    controls: list[Control]
+    type: Literal["actions"] = "actions"
+
+
+Block = Header | Section | Fields | Table | Context | Divider | Image | Item | Actions
 _BLOCK_TYPES: dict[str, type] = {
     "header": Header, "section": Section, "fields": Fields, "table": Table,
-    "context": Context, "divider": Divider, "image": Image, "item": Item,
+    "context": Context, "divider": Divider, "image": Image, "item": Item, "actions": Actions,
 }
 
 
@@ -191,5 +211,8 @@ def _blocks_from(raws: list[dict[str, Any]]) -> list[Block]:
             raw["pairs"] = [tuple(p) for p in raw["pairs"]]
         if block_type is Item:
             raw["links"] = [Link(**link) for link in raw.get("links", [])]
+        if block_type is Actions:
+            raw["controls"] = [Control(**{**c, "options": [tuple(o) for o in c.get("options", [])]})
+                               for c in raw.get("controls", [])]
         blocks.append(block_type(**raw))
     return blocks

@@ -55,7 +55,9 @@ def sota_command(engine: Engine, config: Config, ctx: CommandContext, cmd: Parse
                 ephemeral=True,
             )
         chart = _chart(session, board) if charts and board.metric_id is not None else None
-    return leaderboard_message(board, query=query, how=res.how, chart_path=chart)
+    from sotabot.bot.commands.actions import with_controls  # actions builds on this module
+
+    return with_controls(engine, leaderboard_message(board, query=query, how=res.how, chart_path=chart), board)
 
 
 def _close_choices(asked: str, choices: list[str]) -> list[str]:

@@ -37,7 +37,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from sotabot.bot.commands import CommandContext, handle
-from sotabot.bot.platforms.slack_events import can_post_in, command_needs_reach, register_lifecycle
+from sotabot.bot.platforms.slack_events import (
+    can_post_in,
+    command_needs_reach,
+    register_actions,
+    register_lifecycle,
+)
 from sotabot.bot.platforms.slack_files import inline_files
 from sotabot.bot.render.slack import render_slack
 from sotabot.bot.settings import Config
@@ -136,6 +141,7 @@ def build_slack_app(
 
     app.command(slack.command)(on_command)
     register_lifecycle(app, engine, workspace_key)
+    register_actions(app, engine, config, workspace_key, can_manage, bot_token)
     return app
 
 

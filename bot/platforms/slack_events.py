@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -112,3 +113,54 @@ def register_lifecycle(app: AsyncApp, engine: Engine, workspace_of: Any) -> None
         app.event(name)(on_channel_gone)
     app.event("app_uninstalled")(on_uninstalled)
     app.event("tokens_revoked")(on_tokens_revoked)
+
+
+def register_actions(app: AsyncApp, engine: Engine, config: Any, workspace_of: Any, can_manage: Any,
+                     bot_token: str | None) -> None:
+    """Leaderboard controls (Block Kit `block_actions`): decoded here, decided in bot.commands.actions.
+
+    The same listener serves HTTP and Socket Mode. A board update replaces the message in place
+    through the action's `response_url`; "Share to channel" posts a new message there; refusals
+    and confirmations are ephemeral to the person who clicked.
+    """
+    from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+    from sotabot.bot.commands import CommandContext
+    from sotabot.bot.commands.actions import handle_action
+    from sotabot.bot.platforms.slack_files import inline_files
+    from sotabot.bot.render.slack import render_slack
+
+    async def on_action(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        actions = body.get("actions") or []
+        response_url = body.get("response_url")
+        if not actions or not response_url:
+            return
+        action = actions[0]
+        value = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
+        team = body.get("team") or {}
+        enterprise = (body.get("enterprise") or {}).get("id") or team.get("enterprise_id")
+        ctx = CommandContext(
+            platform="slack",
+            workspace=workspace_of(enterprise, team.get("id") or body.get("team_id")),
+            channel=str((body.get("channel") or {}).get("id") or ""),
+            user=str((body.get("user") or {}).get("id") or ""),
+            can_manage=True if can_manage is None else bool(can_manage(body)),
+        )
+        reply = await asyncio.to_thread(handle_action, engine, config, ctx, str(action.get("action_id")), str(value))
+        payload = await inline_files(render_slack(reply.message)[0], client if bot_token else None)
+        message: dict[str, Any] = {"text": payload["text"], "blocks": payload.get("blocks")}
+        if reply.mode == "replace":
+            message["replace_original"] = True
+        else:
+            message["replace_original"] = False
+            message["response_type"] = "in_channel" if reply.mode == "post" else "ephemeral"
+        try:
+            sent = await AsyncWebhookClient(url=str(response_url)).send_dict(message)
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("slack action answer failed: %s", type(exc).__name__)
+            return
+        if sent.status_code != 200:
+            log.warning("slack action answer got HTTP %s", sent.status_code)
+
+    app.action(re.compile(r"^sota\."))(on_action)

@@ -15,7 +15,18 @@ from typing import Any
 
 from sotabot.bot.render.inline import ELLIPSIS, Flavour, Span, escape, plain_text, render, split, truncate
 from sotabot.bot.render.table import code_blocks
-from sotabot.digests.message import Context, Divider, Fields, Header, Image, Item, Message, Section, Table
+from sotabot.digests.message import (
+    Actions,
+    Context,
+    Divider,
+    Fields,
+    Header,
+    Image,
+    Item,
+    Message,
+    Section,
+    Table,
+)
 
 SLACK_MAX_BLOCKS = 50
 SLACK_MAX_SECTION_TEXT = 3000
@@ -26,6 +37,11 @@ SLACK_MAX_CONTEXT_ELEMENTS = 10
 SLACK_MAX_CONTEXT_TEXT = 3000
 SLACK_MAX_IMAGE_URL = 3000
 SLACK_MAX_ALT_TEXT = 2000
+SLACK_MAX_ACTION_ELEMENTS = 25
+SLACK_MAX_OPTIONS = 100
+SLACK_MAX_OPTION_TEXT = 75
+SLACK_MAX_BUTTON_TEXT = 75
+SLACK_MAX_VALUE = 150  # option values; button values may be 2000
 SLACK_MAX_FALLBACK_TEXT = 3000  # Slack truncates at 40,000; notifications need far less
 
 _ESC = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -96,7 +112,33 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
+def _plain_text(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": _plain(text, limit) or "…"}
+
+
+def _actions(block: Actions) -> list[dict[str, Any]]:
+    """Block Kit actions: a static_select per menu, a button per button; values carry the state."""
+    elements: list[dict[str, Any]] = []
+    for control in block.controls[:SLACK_MAX_ACTION_ELEMENTS]:
+        if control.options:
+            options = [{"text": _plain_text(label, SLACK_MAX_OPTION_TEXT), "value": value[:SLACK_MAX_VALUE]}
+                       for label, value in control.options[:SLACK_MAX_OPTIONS]]
+            element: dict[str, Any] = {"type": "static_select", "action_id": control.action,
+                                       "placeholder": _plain_text(control.label, SLACK_MAX_OPTION_TEXT),
+                                       "options": options}
+            chosen = next((o for o in options if o["value"] == control.selected), None)
+            if chosen is not None:
+                element["initial_option"] = chosen
+        else:
+            element = {"type": "button", "action_id": control.action,
+                       "text": _plain_text(control.label, SLACK_MAX_BUTTON_TEXT), "value": control.value}
+        elements.append(element)
+    return [{"type": "actions", "elements": elements}] if elements else []
+
+
 def _blocks_for(block: object, files: list[dict[str, str]]) -> list[dict[str, Any]]:
+    if isinstance(block, Actions):
+        return _actions(block)
     if isinstance(block, Item):
         block = Section(block.markdown())
     if isinstance(block, Header):

@@ -74,6 +74,13 @@ def slack_problems(payloads: list[dict[str, Any]]) -> list[str]:
                     bad.append(f"#{n}: image without a public URL")
                 if not b.get("alt_text") or len(b["alt_text"]) > SLACK["alt_text"]:
                     bad.append(f"#{n}: alt text")
+            elif kind == "actions":
+                elements = b.get("elements", [])
+                if not elements or len(elements) > 25:
+                    bad.append(f"#{n}: {len(elements)} action elements")
+                for e in elements:
+                    if len(e.get("options", [])) > 100 or any(len(o["value"]) > 150 for o in e.get("options", [])):
+                        bad.append(f"#{n}: select options")
             elif kind != "divider":
                 bad.append(f"#{n}: unknown block {kind}")
         for f in p.get("files", []):
