@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sotabot.bot.commands import CommandContext, handle, lifecycle
 from sotabot.bot.commands.parser import ParsedCommand, ParseError, parse, parse_digest, parse_sota, parse_target
 from sotabot.bot.lookup.complete import complete_dataset, complete_followed, complete_metric, complete_task
+from sotabot.bot.platforms.discord_views import DYNAMIC_ITEMS, build_view
 from sotabot.bot.render.discord import render_discord
 from sotabot.bot.settings import Config
 from sotabot.digests.message import Message
@@ -142,15 +143,18 @@ async def send_reply(interaction: discord.Interaction, msg: Message, *, deferred
     """Follow-ups for every payload; an ephemeral reply after a public defer replaces the
     "thinking" message by an ephemeral one (the first follow-up would otherwise be public)."""
     payloads = render_discord(msg)
+    view = build_view(msg)
     ephemeral = msg.ephemeral
     if ephemeral and not deferred_ephemeral:
         try:
             await interaction.delete_original_response()
         except discord.HTTPException as exc:
             log.debug("could not delete the deferred response: %s", exc)
-    for payload in payloads:
+    for i, payload in enumerate(payloads):
         files = [discord.File(path) for path in payload.files]
         kwargs: dict[str, Any] = {"embeds": payload.embeds, "ephemeral": ephemeral, "allowed_mentions": NO_MENTIONS}
+        if view is not None and i == len(payloads) - 1:
+            kwargs["view"] = view  # the controls under the last part
         if payload.content:
             kwargs["content"] = payload.content
         if files:
@@ -377,6 +381,7 @@ class SotaBotClient(discord.Client):
         self.engine = engine
         self.config = config
         self.tree = build_command_tree(self, engine, config)
+        self.add_dynamic_items(*DYNAMIC_ITEMS)  # controls on old messages keep working after a restart
 
     async def setup_hook(self) -> None:
         await sync_commands(self.tree, self.config.discord.guild_ids)
