@@ -34,12 +34,26 @@ def _key(platform: str, workspace: str, channel: str) -> tuple[str, str, str]:
 
 
 def find_channel(session: Session, platform: str, workspace: str, channel: str) -> Channel | None:
-    """The channel row for this exact key, or None (reads never create rows)."""
+    """The channel row for this key, or None (reads never create rows).
+
+    Slack keys a team "T…" alone or "E…:T…" once it is part of an Enterprise Grid; a team that
+    joins (or leaves) a Grid keeps its channels: the same team and channel under the other
+    form of the key is the same channel. Only the team part is compared, never another team's.
+    """
     platform, workspace, channel = _key(platform, workspace, channel)
-    return session.exec(
+    found = session.exec(
         select(Channel).where(
             Channel.platform == platform, Channel.workspace == workspace, Channel.channel == channel
         )
+    ).first()
+    if found is not None or platform != "slack":
+        return found
+    team = workspace.rsplit(":", 1)[-1]
+    return session.exec(
+        select(Channel)
+        .where(Channel.platform == "slack", Channel.channel == channel,
+               or_(Channel.workspace == team, col(Channel.workspace).like(f"%:{team}")))
+        .order_by(col(Channel.id))
     ).first()
 
 
@@ -73,10 +87,17 @@ def get_or_create_channel(
         insert_or_ignore(session, Channel, row, ("platform", "workspace", "channel"))
         found = find_channel(session, platform, workspace, channel)
         assert found is not None
-    elif name and found.name != name[:CHANNEL_NAME_CHARS]:
-        found.name = name[:CHANNEL_NAME_CHARS]
-        session.add(found)
-        session.flush()
+    else:
+        changed = False
+        if found.workspace != workspace:  # the team joined or left an Enterprise Grid: adopt today's key
+            found.workspace = workspace
+            changed = True
+        if name and found.name != name[:CHANNEL_NAME_CHARS]:
+            found.name = name[:CHANNEL_NAME_CHARS]
+            changed = True
+        if changed:
+            session.add(found)
+            session.flush()
     return found
 
 

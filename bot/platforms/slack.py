@@ -9,9 +9,10 @@ in the channel for results — with any chart uploaded first and shown inside th
 request verification checks the v0 HMAC signature and the 5-minute timestamp window before
 any listener runs, so a rejected request changes nothing).
 
-`can_manage` in Slack: a slash command's payload carries no role, so every member may change
-their channel's subscriptions and digest by default (Slack admins restrict who can use the
-app itself). Pass `can_manage=` to `build_slack_app` to decide per request.
+`can_manage` in Slack: a slash command's payload carries no role, so who may change a
+channel's subscriptions and digest is `slack.managers` ("everyone" by default, "admins"
+checked with users.info, or a list of user ids; slack_events.Managers). Pass `can_manage=` to
+`build_slack_app` to decide per request instead.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ from sqlalchemy.engine import Engine
 
 from sotabot.bot.commands import CommandContext, handle
 from sotabot.bot.platforms.slack_events import (
+    Managers,
     can_post_in,
+    changes_channel,
     command_needs_reach,
     register_actions,
     register_lifecycle,
@@ -141,7 +144,7 @@ def build_slack_app(
 
     app.command(slack.command)(on_command)
     register_lifecycle(app, engine, workspace_key)
-    register_actions(app, engine, config, workspace_key, can_manage, bot_token)
+    register_actions(app, engine, config, workspace_key, can_manage, bot_token, answerer.managers)
     return app
 
 
@@ -175,6 +178,7 @@ class Answerer:
         self.engine = engine
         self.config = config
         self.can_manage = can_manage
+        self.managers = Managers(config.slack.managers)
         self.max_pending = max_pending
         self.pending = 0
         self.stats: Counter[str] = Counter()
@@ -202,6 +206,8 @@ class Answerer:
             log.warning("slash command without response_url from %s: not answered", ctx.workspace)
             return
         ctx = await with_reach(ctx, str(body.get("text") or ""), client)
+        if self.can_manage is None and changes_channel(str(body.get("text") or "")):
+            ctx = replace(ctx, can_manage=await self.managers.allows(client, ctx.user))
         if self.pending >= self.max_pending:
             self.stats["busy"] += 1
             msg = Message.error(BUSY)

@@ -18,6 +18,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -116,7 +117,7 @@ def register_lifecycle(app: AsyncApp, engine: Engine, workspace_of: Any) -> None
 
 
 def register_actions(app: AsyncApp, engine: Engine, config: Any, workspace_of: Any, can_manage: Any,
-                     bot_token: str | None) -> None:
+                     bot_token: str | None, managers: Managers | None = None) -> None:
     """Leaderboard controls (Block Kit `block_actions`): decoded here, decided in bot.commands.actions.
 
     The same listener serves HTTP and Socket Mode. A board update replaces the message in place
@@ -147,6 +148,8 @@ def register_actions(app: AsyncApp, engine: Engine, config: Any, workspace_of: A
             user=str((body.get("user") or {}).get("id") or ""),
             can_manage=True if can_manage is None else bool(can_manage(body)),
         )
+        if can_manage is None and managers is not None and action.get("action_id") == "sota.subscribe":
+            ctx = replace(ctx, can_manage=await managers.allows(client if bot_token else None, ctx.user))
         reply = await asyncio.to_thread(handle_action, engine, config, ctx, str(action.get("action_id")), str(value))
         payload = await inline_files(render_slack(reply.message)[0], client if bot_token else None)
         message: dict[str, Any] = {"text": payload["text"], "blocks": payload.get("blocks")}
@@ -164,3 +167,43 @@ def register_actions(app: AsyncApp, engine: Engine, config: Any, workspace_of: A
             log.warning("slack action answer got HTTP %s", sent.status_code)
 
     app.action(re.compile(r"^sota\."))(on_action)
+
+
+class Managers:
+    """Who may change a channel's settings on Slack (`slack.managers`): everyone, admins, or listed users.
+
+    A slash command carries no role, so "admins" asks `users.info` (scope `users:read`) and keeps
+    each answer for `ttl` seconds; when Slack cannot tell, the answer is no (a refusal says why).
+    """
+
+    def __init__(self, managers: str | list[str], ttl: float = 300.0) -> None:
+        self.managers = managers
+        self.ttl = ttl
+        self._admins: dict[str, tuple[float, bool]] = {}
+
+    async def allows(self, client: AsyncWebClient | None, user: str) -> bool:
+        if self.managers == "everyone":
+            return True
+        if isinstance(self.managers, list):
+            return user in self.managers
+        if client is None or not user:
+            return False
+        import time
+
+        known = self._admins.get(user)
+        if known is not None and time.monotonic() - known[0] < self.ttl:
+            return known[1]
+        try:
+            info = (await client.users_info(user=user)).get("user") or {}
+        except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("slack users.info for %s failed: %s; not treated as an admin", user, type(exc).__name__)
+            return False
+        allowed = bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))
+        self._admins[user] = (time.monotonic(), allowed)
+        return allowed
+
+
+def changes_channel(text: str) -> bool:
+    """Whether the command may change the channel's settings (so who asks matters)."""
+    parsed = parse(text)
+    return not isinstance(parsed, ParseError) and parsed.name in ("subscribe", "unsubscribe", "digest")

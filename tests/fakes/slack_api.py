@@ -37,6 +37,7 @@ class FakeSlackApi:
     gone_channels: set[str] = field(default_factory=set)
     failing_channels: set[str] = field(default_factory=set)  # answer internal_error every time
     not_member: set[str] = field(default_factory=set)  # private channels the bot is not in
+    admins: set[str] = field(default_factory=set)  # users.info says is_admin for these
     delay: float = 0.0  # seconds each post takes, to keep sends in flight
     posts: list[Post] = field(default_factory=list)
     limited: list[tuple[str, float]] = field(default_factory=list)  # (channel, time of the 429)
@@ -47,8 +48,9 @@ class FakeSlackApi:
         self._server = FakeUpstream()
         self._server.route("/api/chat.postMessage", self._post_message, method="POST")
         self._server.route("/api/auth.test", lambda r: Reply.json({"ok": True, "user_id": "UBOT"}), method="POST")
-        for method in ("GET", "POST"):  # slack_sdk sends conversations.info as a GET
+        for method in ("GET", "POST"):  # slack_sdk sends conversations.info and users.info as GETs
             self._server.route("/api/conversations.info", self._conversation_info, method=method)
+            self._server.route("/api/users.info", self._user_info, method=method)
 
     @property
     def url(self) -> str:
@@ -73,6 +75,10 @@ class FakeSlackApi:
         if isinstance(data.get("blocks"), str):
             data["blocks"] = json.loads(data["blocks"])
         return data
+
+    def _user_info(self, req: LoggedRequest) -> Reply:
+        user = str({**{k: v[0] for k, v in req.query.items()}, **(self._data(req) if req.body else {})}.get("user"))
+        return Reply.json({"ok": True, "user": {"id": user, "is_admin": user in self.admins, "is_owner": False}})
 
     def _conversation_info(self, req: LoggedRequest) -> Reply:
         query = {k: v[0] for k, v in req.query.items()}
