@@ -59,7 +59,8 @@ async def inline_files(payload: dict[str, Any], client: AsyncWebClient | None) -
             except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
                 log.warning("slack chart upload failed: %s", type(exc).__name__)
                 block = _note("The chart could not be uploaded (Slack did not answer); try again later.")
-        if len(blocks) < MAX_BLOCKS:
-            blocks.append(block)
+        if len(blocks) < MAX_BLOCKS:  # above the controls, if the answer has any
+            at = next((i for i, b in enumerate(blocks) if b.get("type") == "actions"), len(blocks))
+            blocks.insert(at, block)
     out["blocks"] = blocks
     return out

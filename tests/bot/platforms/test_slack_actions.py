@@ -197,3 +197,13 @@ async def test_an_unsigned_click_gets_401(engine, hooks) -> None:
     await server.close()
     with Session(engine) as s:
         assert s.exec(select(Subscription)).all() == []
+
+
+async def test_a_chart_goes_above_the_controls() -> None:
+    from sotabot.bot.platforms.slack_files import inline_files
+
+    payload = {"text": "x", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "board"}},
+                                       {"type": "actions", "elements": []}],
+               "files": [{"type": "file", "path": "/tmp/none.png", "alt": "chart"}]}
+    out = await inline_files(payload, None)  # no token: the note takes the chart's place
+    assert [b["type"] for b in out["blocks"]] == ["section", "context", "actions"] and "files" not in out
