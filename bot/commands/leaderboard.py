@@ -18,7 +18,7 @@ from sotabot.bot.commands.parser import ParsedCommand, ParseError, SotaQuery, pa
 from sotabot.bot.lookup.resolve import resolve_task
 from sotabot.bot.render.inline import escape
 from sotabot.bot.settings import Config
-from sotabot.digests.message import Block, Context, Header, Image, Message, Section, Table
+from sotabot.digests.message import Block, Context, Header, Image, Message, Section, Table, md_link
 from sotabot.sources.normalise.taxonomy import normalise
 from sotabot.storage.db import session_scope
 from sotabot.storage.leaderboards import Leaderboard, LookupProblem, leaderboard
@@ -48,14 +48,16 @@ def sota_command(engine: Engine, config: Config, ctx: CommandContext, cmd: Parse
             return Message(
                 text=f"No leaderboard stored for {res.task.name} yet.",
                 blocks=[
-                    Header(res.task.name),
+                    Header(escape(res.task.name)),
                     Section(f"No leaderboard is stored for **{escape(res.task.name)}** yet."),
                     Context("Leaderboards come from the Papers with Code archive and the live sources."),
                 ],
                 ephemeral=True,
             )
         chart = _chart(session, board) if charts and board.metric_id is not None else None
-    return leaderboard_message(board, query=query, how=res.how, chart_path=chart)
+    from sotabot.bot.commands.actions import with_controls  # actions builds on this module
+
+    return with_controls(engine, leaderboard_message(board, query=query, how=res.how, chart_path=chart), board)
 
 
 def _close_choices(asked: str, choices: list[str]) -> list[str]:
@@ -124,7 +126,7 @@ def leaderboard_message(board: Leaderboard, *, query: SotaQuery | None = None, h
     metric = board.metric or "score"
     direction = {True: "higher is better", False: "lower is better"}.get(board.higher_is_better, "direction unknown")
     blocks: list[Block] = [
-        Header(board.task_name),
+        Header(escape(board.task_name)),
         Section(f"**{escape(board.dataset)}** · ranked by **{escape(metric)}** ({direction})"),
     ]
     rows: list[list[str]] = []
@@ -144,11 +146,11 @@ def leaderboard_message(board: Leaderboard, *, query: SotaQuery | None = None, h
         parts: list[str] = []
         title = cut(row.paper_title or "", TITLE_CHARS)
         if row.paper_url:
-            parts.append(f"[{escape(title or 'paper')}]({row.paper_url})")
+            parts.append(md_link(title or "paper", row.paper_url))
         elif title:
             parts.append(escape(title))
         if row.code_url:
-            parts.append(f"[{escape(repo_label(row.code_url))}]({row.code_url})")
+            parts.append(md_link(repo_label(row.code_url), row.code_url))
         if parts:
             links.append(f"`{row.rank}` " + " · ".join(parts))
     if rows:
@@ -159,7 +161,8 @@ def leaderboard_message(board: Leaderboard, *, query: SotaQuery | None = None, h
     if links:
         blocks.append(Section("**Papers and code**\n" + "\n".join(links)))
     if chart_path:
-        blocks.append(Image(alt=f"{board.task_name}: state of the art over time on {board.dataset}", path=chart_path))
+        alt = f"{escape(board.task_name)}: state of the art over time on {escape(board.dataset)}"
+        blocks.append(Image(alt=alt, path=chart_path))
     notes: list[str] = []
     if extra:
         notes.append("† extra training data")
