@@ -59,6 +59,7 @@ from sotabot.sources.normalise.taxonomy import CURATED_ALIASES, metric_direction
 from sotabot.sources.poll import PollReport, get_state, run_poll
 from sotabot.sources.settings import SourcesSettings
 from sotabot.sources.upstream.http import ApiError, Clock, JsonApi, NotFound, Politeness, UpstreamError
+from sotabot.sources.upstream.news import is_baseline
 from sotabot.storage.db import session_scope
 from sotabot.storage.models import (
     LABEL_CHARS,
@@ -451,6 +452,7 @@ def store_leaderboard(
     metric_id = benchmark.primary_metric_id
     assert metric_id is not None and benchmark.id is not None
     known = known_rows(session, benchmark)
+    baseline = is_baseline(session, benchmark.id, RESULT_SOURCE)  # rows are undated: a first read is all history
     today: date = now.date()
     for row in rows:
         stored = known.get(row.model_id)
@@ -469,6 +471,7 @@ def store_leaderboard(
             source=RESULT_SOURCE,
             verified=row.verified,
             now=now,
+            news=not baseline,
         )
         report.count_result(outcome)
     report.add("benchmarks")

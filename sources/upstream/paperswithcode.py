@@ -37,6 +37,7 @@ from sotabot.sources.normalise.values import normalise_arxiv_id, parse_value, ra
 from sotabot.sources.poll import PollReport, get_state, run_poll
 from sotabot.sources.settings import SourcesSettings
 from sotabot.sources.upstream.http import ApiError, Clock, JsonApi, NotFound, Politeness, UpstreamError
+from sotabot.sources.upstream.news import is_baseline, is_news, subscribed_since
 from sotabot.storage.db import session_scope
 from sotabot.storage.models import (
     LABEL_CHARS,
@@ -528,6 +529,7 @@ def store_task(
             session.add(stale)
 
     papers_linked: dict[int, int] = {}
+    followed_since = subscribed_since(session, task.slug)
     for ref in fetch.benchmarks:
         rows = fetch.leaderboards.get(ref.external_id)
         if rows is None:
@@ -542,6 +544,11 @@ def store_task(
                 session.add(bench)
                 session.flush()
         known = fetch.known.get(ref.external_id, {})
+        baseline = is_baseline(session, bench.id, RESULT_SOURCE)
+        if baseline:  # history first (quietly), then the rows a follower has not seen, oldest first
+            fresh = [r for r in ordered if is_news(True, r.published, followed_since)]
+            history = [r for r in ordered if not is_news(True, r.published, followed_since)]
+            ordered = history + sorted(fresh, key=lambda r: r.published or date.min)
         for row in ordered:
             if since is not None and row.published is not None and row.published < since:
                 continue
@@ -576,6 +583,7 @@ def store_task(
                 verified=True,
                 external_id=row.ids[0] if row.ids else None,
                 now=now,
+                news=is_news(baseline, row.published, followed_since),
             )
             report.count_result(outcome)
     for paper_id, new_links in papers_linked.items():

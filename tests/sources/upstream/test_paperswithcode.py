@@ -154,7 +154,7 @@ def test_leaderboards_are_imported_with_split_rows_merged_and_the_servers_priori
             "Agent | One": {"Resolved": (55.5, "55.5")},
             "Agent Two (verified)": {"Accuracy": (50.0, "50")},
         }
-        assert [e.kind for e in events(s)] == ["new_result"] * 3  # first results are not records
+        assert events(s) == []  # a first sync is the board's baseline: history is not news
         assert {t.slug for t in s.exec(select(Task)).all()} >= {"audio-classification", "3d-generation"}
     evals = server.requests_to(f"{API}/datasets/1/evaluations/")
     assert [r.query["page"] for r in evals] == [["1"], ["2"]]
@@ -273,9 +273,8 @@ def test_a_lower_wer_is_a_new_sota_and_its_official_code_is_linked(engine, serve
         assert [(e.payload["model"], e.payload["value"], e.payload["previous"]["model"]) for e in sota] == [
             ("Whisper-Next", 1.9, "Conformer")
         ]
-        assert sorted(e.payload["model"] for e in events(s, "new_result")) == [
-            "Conformer", "LSTM", "Tiny", "Whisper-Next"
-        ]
+        # the first poll was the baseline: only the two rows that appeared since are news
+        assert sorted(e.payload["model"] for e in events(s, "new_result")) == ["Tiny", "Whisper-Next"]
         best = s.exec(select(Result).where(Result.model == "Whisper-Next")).one()
         assert best.code_url == "https://github.com/example/official"
         links = s.exec(select(Repo.url, PaperRepo.official, PaperRepo.found_by).join(PaperRepo)).all()
@@ -427,3 +426,46 @@ def test_the_poll_command_reports_the_sync(server, tmp_path, monkeypatch, capsys
     with Session(make_engine(f"sqlite:///{tmp_path / 'cli.db'}")) as s:
         slugs = set(s.exec(select(Task.slug)).all())
     assert {"audio-classification", "3d-generation", "image-classification"} <= slugs  # the API's catalog
+
+
+# --- only news is news ----------------------------------------------------------------------
+
+
+def test_a_first_sync_is_a_baseline_and_a_row_added_upstream_later_is_news(engine, server, clock):
+    cfg = make_config(server.url)
+    subscribe(engine, "speech-recognition")
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", WER_V1)
+    first = poll(engine, cfg, clock=clock)
+    assert (first.new, first.details.get("events", 0)) == (2, 0)
+    with Session(engine) as s:
+        assert events(s) == []
+    newer = row("5", "Whisper-Next", "WER", "1.9", 1, "2501.01234", "2025-01-03")
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", [newer, *WER_V1])
+    second = poll(engine, cfg, clock=clock)
+    assert second.new == 1
+    with Session(engine) as s:
+        assert [(e.kind, e.payload["model"]) for e in events(s) if e.kind != "new_paper_with_code"] == [
+            ("new_result", "Whisper-Next"),
+            ("new_sota", "Whisper-Next"),
+        ]
+
+
+def test_on_a_first_sync_rows_dated_since_a_channel_subscribed_are_news(engine, server, clock):
+    cfg = make_config(server.url)
+    subscribe(engine, "speech-recognition")
+    with Session(engine) as s:
+        sub = s.exec(select(Subscription)).one()
+        sub.created_at = sub.created_at.replace(year=2024, month=6, day=1)
+        s.add(sub)
+        s.commit()
+    after = row("6", "Fresh", "WER", "2.0", 1, "2406.00006", "2024-06-01")  # the day it subscribed counts
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", [after, *WER_V1])
+    report = poll(engine, cfg, clock=clock)
+    assert report.new == 3
+    with Session(engine) as s:
+        # the history (2023, early 2024) is the baseline; the row since the subscription beats it
+        assert [(e.kind, e.payload["model"]) for e in events(s)] == [
+            ("new_result", "Fresh"),
+            ("new_sota", "Fresh"),
+        ]
+        assert events(s, "new_sota")[0].payload["previous"]["model"] == "Conformer"
