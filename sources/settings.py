@@ -53,8 +53,13 @@ class PapersWithCodeConfig:
     api_url: str = "https://paperswithcode.co/api/v1"
     requests_per_second: float = 1.0
     max_body_bytes: int = 2 * 1024 * 1024
-    poll_interval_minutes: int = 120
+    poll_interval_minutes: int = 30
     tasks_per_poll: int = 50
+    # Requests one poll may send, retries included (0: no limit); the poll stops cleanly there.
+    requests_per_poll: int = 600
+    catalog_refresh_hours: int = 24
+    missing_recheck_days: int = 7
+    resources_recheck_days: int = 14
 
 
 @dataclass

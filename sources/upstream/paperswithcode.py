@@ -17,11 +17,10 @@ The contract is in tests/fixtures/paperswithcode-co/API.md.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -36,8 +35,9 @@ from sotabot.sources.normalise.taxonomy import metric_direction
 from sotabot.sources.normalise.values import normalise_arxiv_id, parse_value, raw_text
 from sotabot.sources.poll import PollReport, get_state, run_poll
 from sotabot.sources.settings import SourcesSettings
-from sotabot.sources.upstream.http import ApiError, Clock, JsonApi, NotFound, Politeness, UpstreamError
+from sotabot.sources.upstream.http import ApiError, BudgetSpent, Clock, JsonApi, NotFound, Politeness, UpstreamError
 from sotabot.sources.upstream.news import is_baseline, is_news, subscribed_since
+from sotabot.sources.upstream.pwc_plan import CatalogTask, Cursor, local_tasks, parse_catalog, plan, subscribed_tasks
 from sotabot.storage.db import session_scope
 from sotabot.storage.models import (
     LABEL_CHARS,
@@ -53,8 +53,8 @@ from sotabot.storage.models import (
     Repo,
     Result,
     ResultValue,
-    Subscription,
     Task,
+    as_utc,
 )
 from sotabot.storage.results import paper_got_code, record_result
 
@@ -284,23 +284,16 @@ class PapersWithCodeClient(JsonApi):
             transport=transport,
             name=SOURCE,
         )
+        self.http.budget = pwc.requests_per_poll or None  # retries count too: refused before they are sent
 
     def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
         """Booleans as the API spells them; None-valued parameters left out."""
         clean = {k: ("true" if v is True else "false" if v is False else v) for k, v in (params or {}).items()}
         return super().get_json(url, {k: v for k, v in clean.items() if v is not None})
 
-    def areas_with_tasks(self) -> list[tuple[str, str, str | None]]:
-        """(slug, name, area) of the visible top-level tasks of every area."""
-        rows, _ = _rows(self.get_json("areas/with-tasks/"))
-        out = []
-        for area in rows:
-            if not isinstance(area, dict):
-                continue
-            for task in area.get("tasks") or []:
-                if isinstance(task, dict) and _text(task.get("slug")) and _text(task.get("name")):
-                    out.append((str(task["slug"]).strip(), str(task["name"]).strip(), _text(area.get("name"))))
-        return out
+    def catalog(self) -> list[CatalogTask]:
+        """The visible top-level tasks of every area, with their popularity."""
+        return parse_catalog(self.get_json("areas/with-tasks/"))
 
     def trending_benchmarks(self, task: str) -> list[BenchmarkRef]:
         data = self.get_json(
@@ -363,9 +356,22 @@ def _is_known(row: EvalRow, known: Known) -> bool:
 
 
 def fetch_task(
-    client: PapersWithCodeClient, engine: Engine, slug: str, *, full: bool = False
+    client: PapersWithCodeClient,
+    engine: Engine,
+    slug: str,
+    *,
+    full: bool = False,
+    checked: dict[str, date] | None = None,
+    now: datetime | None = None,
 ) -> TaskFetch:
-    """Read a task's benchmarks, leaderboards and new papers' code from the API (no writes)."""
+    """Read a task's benchmarks, leaderboards and new papers' code from the API (no writes).
+
+    A paper's resources are read once: `checked` (arXiv id -> day read, kept in the cursor
+    for `resources_recheck_days`) is consulted and updated, so a paper on ten leaderboards
+    costs one request, not ten.
+    """
+    checked = {} if checked is None else checked
+    today = (now or datetime.now(UTC)).date()
     benchmarks = client.trending_benchmarks(slug)
     fetch = TaskFetch(slug=slug, benchmarks=benchmarks, leaderboards={}, repos={})
     known_by_bench = fetch.known
@@ -399,11 +405,13 @@ def fetch_task(
                     .where(col(Paper.arxiv_id).in_(new_papers), PaperRepo.found_by == "pwc")
                 ).all()
             )
-        for arxiv_id in [p for p in new_papers if p not in linked][:MAX_PAPER_LOOKUPS_PER_TASK]:
+        due = [p for p in new_papers if p not in linked and p not in checked]
+        for arxiv_id in due[:MAX_PAPER_LOOKUPS_PER_TASK]:
             try:
                 fetch.repos[arxiv_id] = client.repositories(arxiv_id)
             except NotFound:
                 fetch.repos[arxiv_id] = []
+            checked[arxiv_id] = today
     return fetch
 
 
@@ -601,60 +609,51 @@ def store_task(
 
 
 # ------------------------------------------------------------------------------------------
-# Planning and the poll
-
-
-def _rotate(items: list[str], after: str | None, n: int) -> list[str]:
-    """Up to n items starting after `after` (sorted order, wrapping round)."""
-    if n <= 0 or not items:
-        return []
-    start = 0
-    if after is not None:
-        start = next((i for i, item in enumerate(items) if item > after), 0)
-    ordered = items[start:] + items[:start]
-    return ordered[: min(n, len(items))]
-
-
-def plan_tasks(session: Session, budget: int, cursor: dict[str, str]) -> tuple[list[str], list[str]]:
-    """(subscribed, rest): the task slugs this poll syncs, subscribed ones first."""
-    subscribed = sorted(
-        {t.strip() for t in session.exec(select(Subscription.target).where(Subscription.kind == "task")).all() if t}
-    )
-    chosen_sub = _rotate(subscribed, cursor.get("subscribed"), budget)
-    taken = set(subscribed)
-    rest = [s for s in session.exec(select(Task.slug).order_by(col(Task.slug))).all() if s not in taken]
-    return chosen_sub, _rotate(rest, cursor.get("rest"), budget - len(chosen_sub))
-
-
-def _load_cursor(raw: str | None) -> dict[str, str]:
-    try:
-        data = json.loads(raw or "{}")
-    except json.JSONDecodeError:
-        return {}
-    return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+# The poll (the order comes from pwc_plan)
 
 
 Catalog = dict[str, tuple[str, str | None]]  # task slug -> (name, area)
 
 
-def _sync_catalog(engine: Engine, client: PapersWithCodeClient, report: PollReport) -> Catalog:
-    """Add the API's top-level tasks that are not stored yet (names and areas), in one transaction."""
-    catalog = {slug: (name, area) for slug, name, area in client.areas_with_tasks()}
+def _now(clock: Clock | None) -> datetime:
+    return datetime.fromtimestamp(clock.time(), UTC) if clock is not None else datetime.now(UTC)
+
+
+def _add_catalog_tasks(engine: Engine, tasks: list[CatalogTask], report: PollReport) -> None:
+    """Store the API's top-level tasks that are not stored yet (names and areas), in one transaction."""
     with session_scope(engine) as session:
-        existing = set(session.exec(select(Task.slug).where(col(Task.slug).in_(list(catalog)))).all())
+        existing = set(session.exec(select(Task.slug).where(col(Task.slug).in_([t.slug for t in tasks]))).all())
         missing = [
-            Task(slug=slug[:NAME_CHARS], name=name[:NAME_CHARS], area=area)
-            for slug, (name, area) in catalog.items()
-            if slug not in existing
+            Task(slug=t.slug[:NAME_CHARS], name=t.name[:NAME_CHARS], area=t.area)
+            for t in tasks
+            if t.slug not in existing
         ]
         session.add_all(missing)
     report.add("tasks_added", len(missing))
-    return catalog
 
 
 def _is_outage(exc: UpstreamError) -> bool:
     """Retries spent (no status): the upstream is down, so the rest of the poll would fail too."""
     return exc.status is None
+
+
+def _refresh_catalog(
+    engine: Engine, client: PapersWithCodeClient, config: SourcesSettings, cursor: Cursor, report: PollReport,
+    now: datetime,
+) -> bool:
+    """Re-read the catalog when it is older than `catalog_refresh_hours`; False when the upstream is down."""
+    hours = config.sources.paperswithcode.catalog_refresh_hours
+    if cursor.catalog and cursor.catalog_at is not None and now - as_utc(cursor.catalog_at) < timedelta(hours=hours):
+        return True
+    try:
+        tasks = client.catalog()
+        _add_catalog_tasks(engine, tasks, report)
+        cursor.set_catalog(tasks, now)
+    except (ApiError, UpstreamError, SQLAlchemyError) as exc:
+        report.errors.append(f"catalog: {exc}")
+        log.warning("%s: task catalog not read: %s", SOURCE, exc)
+        return not (isinstance(exc, UpstreamError) and _is_outage(exc))
+    return True
 
 
 def poll(
@@ -664,37 +663,44 @@ def poll(
     clock: Clock | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> PollReport:
-    """Sync up to `tasks_per_poll` tasks; faults are reported and recorded, never raised."""
+    """Sync the planned tasks (pwc_plan) within the poll's budgets; faults are reported, never raised."""
+    settings = config.sources.paperswithcode
     client = PapersWithCodeClient(config, clock=clock, transport=transport)
 
     def body(report: PollReport) -> None:
-        catalog: dict[str, tuple[str, str | None]] = {}
-        try:
-            catalog = _sync_catalog(engine, client, report)
-        except (ApiError, UpstreamError, SQLAlchemyError) as exc:
-            report.errors.append(f"catalog: {exc}")
-            log.warning("%s: task catalog not read: %s", SOURCE, exc)
-            if isinstance(exc, UpstreamError) and _is_outage(exc):
-                return
+        now = _now(clock)
         with Session(engine) as session:
-            cursor = _load_cursor(get_state(session, SOURCE).cursor)
+            cursor = Cursor.load(get_state(session, SOURCE).cursor)
             session.commit()
-            subscribed, rest = plan_tasks(session, config.sources.paperswithcode.tasks_per_poll, cursor)
-        for group, slugs in (("subscribed", subscribed), ("rest", rest)):
-            for slug in slugs:
-                outage = _sync_one(engine, client, config, report, slug, catalog, since)
-                if outage:
+        try:
+            if not _refresh_catalog(engine, client, config, cursor, report, now):
+                return
+            with Session(engine) as session:
+                planned = plan(
+                    subscribed=subscribed_tasks(session),
+                    synced=local_tasks(session),
+                    cursor=cursor,
+                    budget=settings.tasks_per_poll,
+                    now=now,
+                    recheck_days=settings.missing_recheck_days,
+                )
+            catalog = {t.slug: (t.name, t.area) for t in cursor.catalog.values()}
+            for item in planned:
+                outcome = _sync_one(engine, client, config, report, item.slug, catalog, since, now, cursor.papers)
+                if outcome == "missing":
+                    cursor.missing[item.slug] = now.date()
+                elif outcome == "synced":
+                    cursor.missing.pop(item.slug, None)
+                elif outcome in ("outage", "budget"):
                     break
-                cursor[group] = slug
-            else:
-                continue
-            break
-        with session_scope(engine) as session:
-            state = get_state(session, SOURCE)
-            state.cursor = json.dumps(cursor, sort_keys=True)
-            session.add(state)
+        finally:
+            cursor.forget_papers_before(now.date() - timedelta(days=settings.resources_recheck_days))
+            with session_scope(engine) as session:
+                state = get_state(session, SOURCE)
+                state.cursor = cursor.dump()
+                session.add(state)
 
-    return run_poll(engine, SOURCE, body, client=client)
+    return run_poll(engine, SOURCE, body, client=client, now=lambda: _now(clock))
 
 
 def _sync_one(
@@ -703,22 +709,31 @@ def _sync_one(
     config: SourcesSettings,
     report: PollReport,
     slug: str,
-    catalog: dict[str, tuple[str, str | None]],
+    catalog: Catalog,
     since: date | None,
-) -> bool:
-    """Fetch then store one task; returns True when the upstream is down (stop the poll)."""
+    now: datetime,
+    checked: dict[str, date],
+) -> str:
+    """Fetch then store one task: "synced", "missing" (404), "error", "outage" or "budget" (stop the poll)."""
     try:
-        fetched = fetch_task(client, engine, slug, full=since is not None)
+        fetched = fetch_task(client, engine, slug, full=since is not None, checked=checked, now=now)
         with session_scope(engine) as session:
-            store_task(session, fetched, config, report, catalog=catalog, since=since)
+            store_task(session, fetched, config, report, catalog=catalog, since=since, now=now)
     except NotFound:
         report.add("not_found", 1)
         log.info("%s: task %s is not on the server", SOURCE, slug)
+        return "missing"
+    except BudgetSpent:
+        report.add("budget_spent", 1)
+        log.info("%s: request budget spent before task %s was complete", SOURCE, slug)
+        return "budget"
     except UpstreamError as exc:
         report.errors.append(f"{slug}: {exc}")
         log.warning("%s: task %s not synced: %s", SOURCE, slug, exc)
-        return _is_outage(exc)
+        return "outage" if _is_outage(exc) else "error"
     except (ApiError, SQLAlchemyError, ValueError) as exc:
         report.errors.append(f"{slug}: {exc}"[:500])
         log.warning("%s: task %s not synced: %s", SOURCE, slug, exc)
-    return False
+        return "error"
+    report.add("synced", 1)
+    return "synced"

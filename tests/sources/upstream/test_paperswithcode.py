@@ -180,25 +180,79 @@ def test_a_second_sync_writes_nothing_new_and_stops_paging_at_known_rows(engine,
     assert [r.query["page"] for r in server.requests_to(f"{API}/datasets/1/evaluations/")] == [["1"]]
 
 
-def test_subscribed_tasks_sync_first_then_the_rest_in_rotation(engine, server, clock):
-    server.route(f"{API}/areas/with-tasks/", Reply.json({"results": []}))
-    with Session(engine) as s:
-        s.add_all([Task(slug=slug, name=slug) for slug in ("a-task", "b-task", "c-task", "zz-followed")])
+def catalog(*tasks: tuple[str, int]) -> Reply:
+    """An `areas/with-tasks/` reply listing (slug, paper_count) in one area, in the given order."""
+    return Reply.json({"results": [{"id": "1", "name": "Area", "tasks": [
+        {"id": str(i), "slug": slug, "name": slug.replace("-", " ").title(), "paper_count": papers,
+         "benchmark_count": 1, "evaluation_count": papers}
+        for i, (slug, papers) in enumerate(tasks)
+    ]}]})
+
+
+def synced_order(srv: FakeUpstream) -> list[str]:
+    return [r.path.split("/")[4] for r in srv.requests_to(f"{API}/tasks/")]
+
+
+def test_the_plan_is_subscribed_tasks_then_the_catalog_by_popularity_then_the_rest(engine, server, clock):
+    server.route(f"{API}/areas/with-tasks/", catalog(("image-classification", 10), ("speech-recognition", 900),
+                                                     ("3d-generation", 2389)))
+    with Session(engine) as s:  # a starter set the server does not have, alphabetically before the catalog
+        s.add_all([Task(slug=slug, name=slug) for slug in ("abstract-games", "abstract-strategy-games", "zz-followed")])
         s.commit()
     subscribe(engine, "zz-followed")
+    report = poll(engine, make_config(server.url, tasks_per_poll=5), clock=clock)
+    assert synced_order(server) == [
+        "zz-followed", "3d-generation", "speech-recognition", "image-classification", "abstract-games",
+    ]
+    assert report.details["not_found"] == 5  # nothing routed: each task answers 404
+
+
+def test_the_catalogs_most_popular_task_is_reached_on_a_fresh_install_with_a_big_starter_set(
+    engine, server, clock, recorded
+):
+    server.route(f"{API}/areas/with-tasks/", catalog(("speech-recognition", 900)))
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", WER_V1)
+    with Session(engine) as s:
+        s.add_all([Task(slug=f"aa-starter-{i:03d}", name=f"Starter {i}") for i in range(200)])
+        s.commit()
+    report = poll(engine, make_config(server.url, tasks_per_poll=50), clock=clock)
+    assert synced_order(server)[0] == "speech-recognition"
+    assert report.new == 2
+
+
+def test_a_task_the_server_does_not_have_is_left_out_until_it_is_due_for_a_recheck(engine, server, clock):
+    server.route(f"{API}/areas/with-tasks/", catalog(("speech-recognition", 900)))
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", WER_V1)
+    with Session(engine) as s:
+        s.add_all([Task(slug="gone-task", name="Gone")])
+        s.commit()
+    cfg = make_config(server.url, missing_recheck_days=7)
+    poll(engine, cfg, clock=clock)
+    assert synced_order(server) == ["speech-recognition", "gone-task"]
+    for days, expected in ((1, ["speech-recognition"]), (5, ["speech-recognition"]), (1, ["gone-task",
+                                                                                            "speech-recognition"])):
+        clock.sleep(days * 86400)
+        server.log.clear()
+        poll(engine, cfg, clock=clock)
+        assert synced_order(server) == expected, days
+    with Session(engine) as s:
+        state = s.exec(select(SourceState).where(SourceState.source == "paperswithcode")).one()
+        assert json.loads(state.cursor)["missing"] == {"gone-task": "1970-01-19"}  # asked again on day 7
+
+
+def test_synced_tasks_come_round_again_least_recently_synced_first(engine, server, clock):
+    server.route(f"{API}/areas/with-tasks/", catalog(("a-task", 1), ("b-task", 2), ("c-task", 3)))
+    for slug in ("a-task", "b-task", "c-task"):
+        serve_board(server, slug, f"{slug} set", WER_V1, dataset_id=slug)
     cfg = make_config(server.url, tasks_per_poll=2)
     order = []
-    for _ in range(4):
+    for _ in range(3):
         server.log.clear()
-        report = poll(engine, cfg, clock=clock)
-        assert report.details["not_found"] == 2  # nothing routed: each task answers 404
-        order.append([r.path.split("/")[4] for r in server.requests_to(f"{API}/tasks/")])
-    assert order == [
-        ["zz-followed", "a-task"],
-        ["zz-followed", "b-task"],
-        ["zz-followed", "c-task"],
-        ["zz-followed", "a-task"],
-    ]
+        poll(engine, cfg, clock=clock)
+        clock.sleep(60)
+        order.append(synced_order(server))
+    # one poll stamps its tasks alike: popularity breaks the tie
+    assert order == [["c-task", "b-task"], ["a-task", "c-task"], ["b-task", "c-task"]]
 
 
 def test_requests_are_paced_by_the_configured_rate(engine, server, clock, recorded):
