@@ -523,3 +523,34 @@ def test_on_a_first_sync_rows_dated_since_a_channel_subscribed_are_news(engine, 
             ("new_sota", "Fresh"),
         ]
         assert events(s, "new_sota")[0].payload["previous"]["model"] == "Conformer"
+
+
+def test_the_plan_and_the_coverage_are_shown_by_the_cli(server, tmp_path, monkeypatch, capsys):
+    from sotabot.bot.cli import main
+
+    server.route(f"{API}/areas/with-tasks/", catalog(("image-classification", 10), ("speech-recognition", 900),
+                                                     ("3d-generation", 2389)))
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", WER_V1)
+    monkeypatch.setenv("SOTABOT_DATABASE__URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("SOTABOT_SOURCES__PAPERSWITHCODE__API_URL", server.url + API)
+    monkeypatch.setenv("SOTABOT_SOURCES__PAPERSWITHCODE__REQUESTS_PER_SECOND", "0")
+    monkeypatch.setenv("SOTABOT_SOURCES__PAPERSWITHCODE__TASKS_PER_POLL", "2")
+    assert main(["poll", "paperswithcode", "--json"]) == 0  # 3d-generation has no route: a 404, remembered
+    capsys.readouterr()
+    assert main(["poll", "paperswithcode", "--plan", "--json"]) == 0
+    planned = json.loads(capsys.readouterr().out)
+    # the catalog's last unsynced task, then the starter set's tasks (never synced) before any re-sync
+    assert [(p["task"], p["why"]) for p in planned] == [("image-classification", "catalog"),
+                                                        ("abstract-games-with-hints", "rest")]
+    assert (planned[0]["last_synced"], planned[0]["paper_count"]) == (None, 10)
+    requests = len(server.log)
+    assert main(["status", "--json"]) == 0
+    cover = json.loads(capsys.readouterr().out)["paperswithcode"]
+    assert {k: cover[k] for k in ("catalog_tasks", "catalog_synced", "not_on_server")} == {
+        "catalog_tasks": 3, "catalog_synced": 1, "not_on_server": 1,
+    }
+    assert cover["next"][:2] == ["image-classification", "abstract-games-with-hints"]
+    assert cover["oldest_sync"] is not None
+    assert len(server.log) == requests  # neither the plan nor the status asks the server
+    assert main(["poll", "arxiv", "--plan"]) == 2
+    assert "paperswithcode only" in capsys.readouterr().err
