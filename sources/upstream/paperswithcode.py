@@ -118,6 +118,16 @@ class EvalRow:
         return f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else self.url
 
 
+@dataclass
+class EvalPage:
+    """A leaderboard page: its rows and declared count, the server's ETag, and whether it was a 304."""
+
+    rows: list[Any]
+    count: int | None
+    etag: str | None = None
+    not_modified: bool = False
+
+
 Known = dict[tuple[str, str], dict[str, str]]  # (model, paper_key) -> {metric name: raw}
 
 
@@ -131,6 +141,8 @@ class TaskFetch:
     repos: dict[str, list[tuple[str, bool]]]  # arXiv id -> [(url, is_official)]
     pages: int = 0
     known: dict[str, Known] = field(default_factory=dict)  # benchmark id -> rows stored before the fetch
+    etags: dict[str, str] = field(default_factory=dict)  # benchmark id -> ETag of its first page, as read
+    not_modified: int = 0  # leaderboards the server said are unchanged (304)
 
 
 def _text(value: Any) -> str | None:
@@ -301,12 +313,19 @@ class PapersWithCodeClient(JsonApi):
         )
         return parse_trending(data)
 
-    def evaluations(self, dataset_id: str, page: int) -> tuple[list[Any], int | None]:
-        data = self.get_json(
-            f"datasets/{quote(dataset_id, safe='')}/evaluations/",
-            {"page": page, "page_size": PAGE_SIZE, "ordering": "best_rank"},
-        )
-        return _rows(data)
+    def evaluations(self, dataset_id: str, page: int, etag: str | None = None) -> EvalPage:
+        """One leaderboard page; with the ETag of our copy, a 304 says it is unchanged (no body)."""
+        url = f"datasets/{quote(dataset_id, safe='')}/evaluations/"
+        params = {"page": page, "page_size": PAGE_SIZE, "ordering": "best_rank"}
+        response = self.http.get(url, params=params, headers={"If-None-Match": etag} if etag else None)
+        if response.status_code == 304:
+            return EvalPage([], None, etag, not_modified=True)
+        if response.status_code == 404:
+            raise NotFound(f"{url}: not found upstream")
+        if response.status_code >= 400:
+            raise ApiError(f"{url}: HTTP {response.status_code}: {response.text[:200]}")
+        rows, count = _rows(self.decode(url, response))
+        return EvalPage(rows, count, response.headers.get("ETag"))
 
     def repositories(self, ref: str) -> list[tuple[str, bool]]:
         return parse_repositories(self.get_json(f"papers/{ref}", {"include_resources": True}))
@@ -363,12 +382,14 @@ def fetch_task(
     full: bool = False,
     checked: dict[str, date] | None = None,
     now: datetime | None = None,
+    etags: Mapping[str, str] | None = None,
 ) -> TaskFetch:
     """Read a task's benchmarks, leaderboards and new papers' code from the API (no writes).
 
     A paper's resources are read once: `checked` (arXiv id -> day read, kept in the cursor
     for `resources_recheck_days`) is consulted and updated, so a paper on ten leaderboards
-    costs one request, not ten.
+    costs one request, not ten. `etags` (benchmark id -> ETag of the first page we stored)
+    makes the first page a conditional request: a 304 means nothing on the board changed.
     """
     checked = {} if checked is None else checked
     today = (now or datetime.now(UTC)).date()
@@ -383,8 +404,15 @@ def fetch_task(
         known = known_by_bench[ref.external_id]
         raw_rows: list[Any] = []
         for page in range(1, MAX_PAGES + 1):
-            rows, count = client.evaluations(ref.external_id, page)
+            etag = (etags or {}).get(ref.external_id) if page == 1 and known and not full else None
+            got = client.evaluations(ref.external_id, page, etag)
             fetch.pages += 1
+            if got.not_modified:
+                fetch.not_modified += 1
+                break
+            if page == 1 and got.etag:
+                fetch.etags[ref.external_id] = got.etag
+            rows, count = got.rows, got.count
             raw_rows.extend(rows)
             if not rows or count is None or len(raw_rows) >= count:
                 break
@@ -605,6 +633,8 @@ def store_task(
     report.add("tasks", 1)
     report.add("benchmarks", len(fetch.leaderboards))
     report.add("pages", fetch.pages)
+    if fetch.not_modified:
+        report.add("not_modified", fetch.not_modified)
 
 
 
@@ -686,7 +716,9 @@ def poll(
                 )
             catalog = {t.slug: (t.name, t.area) for t in cursor.catalog.values()}
             for item in planned:
-                outcome = _sync_one(engine, client, config, report, item.slug, catalog, since, now, cursor.papers)
+                outcome = _sync_one(
+                    engine, client, config, report, item.slug, catalog, since, now, cursor.papers, cursor.etags
+                )
                 if outcome == "missing":
                     cursor.missing[item.slug] = now.date()
                 elif outcome == "synced":
@@ -713,12 +745,14 @@ def _sync_one(
     since: date | None,
     now: datetime,
     checked: dict[str, date],
+    etags: dict[str, str],
 ) -> str:
     """Fetch then store one task: "synced", "missing" (404), "error", "outage" or "budget" (stop the poll)."""
     try:
-        fetched = fetch_task(client, engine, slug, full=since is not None, checked=checked, now=now)
+        fetched = fetch_task(client, engine, slug, full=since is not None, checked=checked, now=now, etags=etags)
         with session_scope(engine) as session:
             store_task(session, fetched, config, report, catalog=catalog, since=since, now=now)
+        etags.update(fetched.etags)  # only once what they describe is stored
     except NotFound:
         report.add("not_found", 1)
         log.info("%s: task %s is not on the server", SOURCE, slug)

@@ -14,8 +14,9 @@ thousands of tasks the server does not have costs nothing poll after poll. The c
 (`areas/with-tasks/`, one request) is kept in the same cursor, so the plan and
 `sotabot status` work without the network. The cursor is JSON in source_state (no schema of
 its own): `{"catalog": {slug: [paper_count, evaluation_count, name, area]}, "catalog_at":
-ISO, "missing": {slug: "YYYY-MM-DD"}, "papers": {arxiv_id: "YYYY-MM-DD"}}` (the day each
-paper's resources were last read).
+ISO, "missing": {slug: "YYYY-MM-DD"}, "papers": {arxiv_id: "YYYY-MM-DD"}, "etags": {benchmark
+id: ETag}}`: papers map to the day their resources were last read, etags to the first
+leaderboard page we stored (for conditional requests).
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class Cursor:
     catalog_at: datetime | None = None
     missing: dict[str, date] = field(default_factory=dict)
     papers: dict[str, date] = field(default_factory=dict)  # arXiv id -> day its resources were read
+    etags: dict[str, str] = field(default_factory=dict)  # benchmark id -> ETag of its stored first page
 
     @classmethod
     def load(cls, raw: str | None) -> Cursor:
@@ -99,6 +101,9 @@ class Cursor:
             cursor.catalog_at = datetime.fromisoformat(data["catalog_at"]) if data.get("catalog_at") else None
         except (TypeError, ValueError):
             cursor.catalog_at = None
+        etags = data.get("etags")
+        if isinstance(etags, dict):
+            cursor.etags = {k: v for k, v in etags.items() if isinstance(v, str)}
         for key, target in (("missing", cursor.missing), ("papers", cursor.papers)):
             for name, day in (data.get(key) or {}).items():
                 try:
@@ -120,6 +125,7 @@ class Cursor:
                 "catalog_at": self.catalog_at.isoformat() if self.catalog_at else None,
                 "missing": {slug: day.isoformat() for slug, day in sorted(self.missing.items())},
                 "papers": {p: day.isoformat() for p, day in sorted(self.papers.items())},
+                "etags": self.etags,
             },
             sort_keys=True,
         )
