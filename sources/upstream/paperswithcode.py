@@ -383,6 +383,7 @@ def fetch_task(
     checked: dict[str, date] | None = None,
     now: datetime | None = None,
     etags: Mapping[str, str] | None = None,
+    recheck_days: int = 14,
 ) -> TaskFetch:
     """Read a task's benchmarks, leaderboards and new papers' code from the API (no writes).
 
@@ -392,7 +393,8 @@ def fetch_task(
     makes the first page a conditional request: a 304 means nothing on the board changed.
     """
     checked = {} if checked is None else checked
-    today = (now or datetime.now(UTC)).date()
+    moment = now or datetime.now(UTC)
+    today = moment.date()
     benchmarks = client.trending_benchmarks(slug)
     fetch = TaskFetch(slug=slug, benchmarks=benchmarks, leaderboards={}, repos={})
     known_by_bench = fetch.known
@@ -426,14 +428,19 @@ def fetch_task(
                 new_papers.append(row.arxiv_id)
     if new_papers:
         with Session(engine) as session:
-            linked = set(
+            fresh_links = set(  # linked from this source within the re-check period (e.g. by the archive)
                 session.exec(
                     select(Paper.arxiv_id)
                     .join(PaperRepo, col(PaperRepo.paper_id) == col(Paper.id))
-                    .where(col(Paper.arxiv_id).in_(new_papers), PaperRepo.found_by == "pwc")
+                    .where(
+                        col(Paper.arxiv_id).in_(new_papers),
+                        PaperRepo.found_by == "pwc",
+                        col(PaperRepo.created_at) >= moment - timedelta(days=recheck_days),
+                    )
                 ).all()
             )
-        due = [p for p in new_papers if p not in linked and p not in checked]
+        stale = today - timedelta(days=recheck_days)
+        due = [p for p in new_papers if p not in fresh_links and checked.get(p, date.min) < stale]
         for arxiv_id in due[:MAX_PAPER_LOOKUPS_PER_TASK]:
             try:
                 fetch.repos[arxiv_id] = client.repositories(arxiv_id)
@@ -749,7 +756,10 @@ def _sync_one(
 ) -> str:
     """Fetch then store one task: "synced", "missing" (404), "error", "outage" or "budget" (stop the poll)."""
     try:
-        fetched = fetch_task(client, engine, slug, full=since is not None, checked=checked, now=now, etags=etags)
+        fetched = fetch_task(
+            client, engine, slug, full=since is not None, checked=checked, now=now, etags=etags,
+            recheck_days=config.sources.paperswithcode.resources_recheck_days,
+        )
         with session_scope(engine) as session:
             store_task(session, fetched, config, report, catalog=catalog, since=since, now=now)
         etags.update(fetched.etags)  # only once what they describe is stored

@@ -554,3 +554,111 @@ def test_the_plan_and_the_coverage_are_shown_by_the_cli(server, tmp_path, monkey
     assert len(server.log) == requests  # neither the plan nor the status asks the server
     assert main(["poll", "arxiv", "--plan"]) == 1
     assert "paperswithcode only" in capsys.readouterr().err
+
+
+# --- few requests ---------------------------------------------------------------------------
+
+
+def with_etag(reply: Reply) -> object:
+    """A handler serving `reply` with a strong ETag of its body, and 304 to a matching If-None-Match."""
+    import hashlib
+
+    tag = '"' + hashlib.sha1(reply.body).hexdigest() + '"'
+
+    def handler(req: LoggedRequest) -> Reply:
+        if req.headers.get("if-none-match") == tag:
+            return Reply(304, b"", {"ETag": tag})
+        return Reply(reply.status, reply.body, {**reply.headers, "ETag": tag})
+
+    return handler
+
+
+def counts(srv: FakeUpstream) -> dict[str, int]:
+    """Requests per kind, as the server saw them."""
+    out: dict[str, int] = {}
+    for r in srv.log:
+        kind = r.path.removeprefix(API + "/").split("/")[0]
+        kind = "trending" if r.path.endswith("trending-benchmarks") else kind
+        out[kind] = out.get(kind, 0) + 1
+    return out
+
+
+def test_a_repeated_sync_of_an_unchanged_task_costs_at_most_its_pages(engine, server, clock, recorded):
+    server.route(f"{API}/areas/with-tasks/", catalog(("ocr", 5)))
+    serve_ocr(server, recorded)
+    subscribe(engine, "ocr")
+    cfg = make_config(server.url)
+    first = poll(engine, cfg, clock=clock)
+    # the catalog, the task's benchmarks, 1 + 2 leaderboard pages, and the one paper (on both boards) once
+    assert counts(server) == {"areas": 1, "trending": 1, "datasets": 3, "papers": 1}
+    assert first.requests == 6
+    server.log.clear()
+    again = poll(engine, cfg, clock=clock)
+    assert again.ok, again.errors
+    # the catalog is fresh (a day), the paper is known, each board's first page shows nothing new
+    assert counts(server) == {"trending": 1, "datasets": 2}
+    assert again.requests <= first.details["pages"] + 1
+
+
+def test_an_unchanged_leaderboard_answers_304_to_its_etag(engine, server, clock, recorded):
+    server.route(f"{API}/tasks/ocr/trending-benchmarks", recorded("tasks_OCR_trending-benchmarks.json"))
+    server.route(f"{API}/datasets/2/evaluations/", with_etag(recorded("datasets_42_evaluations.json")))
+    server.route(f"{API}/datasets/1/evaluations/", with_etag(recorded("evaluations_paper_id_9_page1.json")))
+    subscribe(engine, "ocr")
+    cfg = make_config(server.url)
+    poll(engine, cfg, clock=clock)
+    assert all("if-none-match" not in r.headers for r in server.log)
+    with Session(engine) as s:
+        before = snapshot(s, skip={"synced_at"})
+    server.log.clear()
+    again = poll(engine, cfg, clock=clock)
+    evals = server.requests_to(f"{API}/datasets/")
+    assert len(evals) == 2 and all(r.headers.get("if-none-match", "").startswith('"') for r in evals)
+    assert (again.new, again.updated, again.details["not_modified"]) == (0, 0, 2)
+    with Session(engine) as s:
+        assert snapshot(s, skip={"synced_at"}) == before  # a 304 keeps the board, priorities and default
+    # a changed board is read in full again (its new ETag no longer matches ours)
+    server.route(f"{API}/datasets/2/evaluations/", with_etag(Reply.json({"count": 1, "results": [
+        row("9", "Agent Three", "Resolved", "60.0", 1, "2611.00001", "2026-11-01", "2")
+    ]})))
+    third = poll(engine, cfg, clock=clock)
+    assert (third.new, third.details["not_modified"]) == (1, 1)
+
+
+def test_a_papers_resources_are_read_once_and_again_only_when_stale(engine, server, recorded):
+    import time
+
+    clock = FakeClock(time.time())  # links are stamped with the wall clock: keep the poll's clock with it
+    shared = "2501.01234"
+    server.route(f"{API}/areas/with-tasks/", catalog(("task-a", 2), ("task-b", 1)))
+    server.route(f"{API}/papers/{shared}", recorded("papers_2501.01234_include_resources.json"))
+    for slug, ds in (("task-a", "71"), ("task-b", "72")):
+        serve_board(server, slug, f"{slug} set", [row("1", "M", "Accuracy", "90", 1, shared, "2025-01-03", ds)], ds)
+    cfg = make_config(server.url, resources_recheck_days=14)
+    poll(engine, cfg, clock=clock)
+    assert len(server.requests_to(f"{API}/papers/")) == 1  # on two leaderboards, read once
+    for days, expected in ((13, 0), (2, 1)):
+        clock.sleep(days * 86400)
+        for slug, ds in (("task-a", "71"), ("task-b", "72")):  # a new row of the same paper on each board
+            serve_board(server, slug, f"{slug} set", [
+                row("1", "M", "Accuracy", "90", 1, shared, "2025-01-03", ds),
+                row("2", f"M-{days}", "Accuracy", "80", 2, shared, "2025-01-03", ds),
+            ], ds)
+        server.log.clear()
+        poll(engine, cfg, clock=clock)
+        assert len(server.requests_to(f"{API}/papers/")) == expected, days
+
+
+def test_the_request_budget_is_honoured_to_the_request_and_the_next_poll_goes_on(engine, server, clock, recorded):
+    serve_ocr(server, recorded)
+    subscribe(engine, "ocr")
+    server.fail(f"{API}/datasets/2/evaluations/", Fault("status", status=503), times=1)  # a retry counts too
+    cfg = make_config(server.url, requests_per_poll=4)
+    report = poll(engine, cfg, clock=clock)
+    assert len(server.log) == report.requests == 4
+    assert report.details["budget_spent"] == 1 and report.ok  # a spent budget is not an upstream fault
+    with Session(engine) as s:
+        assert s.exec(select(Result)).all() == []  # the half-read task was not stored
+    server.log.clear()
+    cfg.sources.paperswithcode.requests_per_poll = 0  # no limit
+    assert poll(engine, cfg, clock=clock).new == 3
