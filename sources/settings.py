@@ -46,6 +46,8 @@ class HuggingfaceConfig:
     api_url: str = "https://huggingface.co/api"
     token: Secret = NO_SECRET
     poll_interval_minutes: int = 60
+    # The Hub's official benchmark leaderboards (sources/upstream/hf_leaderboards.py); 0 turns them off.
+    leaderboards_interval_minutes: int = 60
 
 
 @dataclass
