@@ -47,7 +47,7 @@ class HuggingfaceConfig:
     token: Secret = NO_SECRET
     poll_interval_minutes: int = 60
     # The Hub's official benchmark leaderboards (sources/upstream/hf_leaderboards.py); 0 turns them off.
-    leaderboards_interval_minutes: int = 60
+    leaderboards_interval_minutes: int = 30
 
 
 @dataclass
