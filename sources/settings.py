@@ -56,7 +56,7 @@ class PapersWithCodeConfig:
     requests_per_second: float = 1.0
     max_body_bytes: int = 2 * 1024 * 1024
     poll_interval_minutes: int = 30
-    tasks_per_poll: int = 50
+    tasks_per_poll: int = 150
     # Requests one poll may send, retries included (0: no limit); the poll stops cleanly there.
     requests_per_poll: int = 600
     catalog_refresh_hours: int = 24
