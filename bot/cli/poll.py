@@ -58,6 +58,8 @@ def _print_plan(args: argparse.Namespace, app: App) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     print(f"next poll of {SOURCE}: {len(rows)} tasks (at most {settings.requests_per_poll or 'unlimited'} requests)")
+    if not any(r["paper_count"] is not None for r in rows):
+        print("  (no task catalog read yet, or none of it planned: a poll reads the catalog first, then plans)")
     for i, r in enumerate(rows, 1):
         papers = f"{r['paper_count']} papers" if r["paper_count"] is not None else ""
         print(f"  {i:>3}. {r['task']:<40} {r['why']:<10} last synced {r['last_synced'] or 'never':<26} {papers}")
