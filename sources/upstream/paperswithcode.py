@@ -686,6 +686,9 @@ def _refresh_catalog(
         tasks = client.catalog()
         _add_catalog_tasks(engine, tasks, report)
         cursor.set_catalog(tasks, now)
+    except BudgetSpent:
+        report.add("budget_spent", 1)
+        return False  # nothing left to sync with
     except (ApiError, UpstreamError, SQLAlchemyError) as exc:
         report.errors.append(f"catalog: {exc}")
         log.warning("%s: task catalog not read: %s", SOURCE, exc)

@@ -662,3 +662,9 @@ def test_the_request_budget_is_honoured_to_the_request_and_the_next_poll_goes_on
     server.log.clear()
     cfg.sources.paperswithcode.requests_per_poll = 0  # no limit
     assert poll(engine, cfg, clock=clock).new == 3
+
+
+def test_a_budget_spent_on_the_catalogs_retries_ends_the_poll_quietly(engine, server, clock):
+    server.fail(f"{API}/areas/with-tasks/", Fault("status", status=503), times=1)
+    report = poll(engine, make_config(server.url, requests_per_poll=1), clock=clock)
+    assert len(server.log) == 1 and report.details["budget_spent"] == 1
