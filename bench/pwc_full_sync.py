@@ -10,7 +10,7 @@ per simulated minute (a 429 with Retry-After beyond it) on the injected clock.
 
 Both plans run the same polls with the same clock and config until every catalog task is
 synced: the new one (`sources.upstream.paperswithcode.poll`, default config), and the plan on
-`main` before issue 12 (`git show main:sources/upstream/paperswithcode.py`, loaded as a
+`main` before issue 12 (`git show ddb7444:sources/upstream/paperswithcode.py`, loaded as a
 module, with main's 50 tasks per poll every 120 minutes), so the baseline is measured in the
 same run. Figures: requests, 429s, simulated hours of requests
 (polls back to back) and on the default schedule (one poll per `poll_interval_minutes`),
@@ -41,14 +41,15 @@ import httpx
 from sqlmodel import Session, col, select
 
 from sotabot.bot.settings import Config
-from sotabot.sources.upstream.http import FakeClock
 from sotabot.storage.db import make_engine, upgrade
 from sotabot.storage.models import Task
+from tests.fakes.clock import FakeClock
 
 ROOT = Path(__file__).resolve().parent.parent
 API = "https://pwc.test/api/v1"
 LIMIT_PER_MINUTE = 60
 TOP = 100
+BASELINE_COMMIT = "ddb7444"  # main just before issue 12: the plan this benchmark compares against
 OLD_INTERVAL_MINUTES = 120  # sources.paperswithcode.poll_interval_minutes on main
 OLD_TASKS_PER_POLL = 50  # sources.paperswithcode.tasks_per_poll on main
 
@@ -125,16 +126,16 @@ class FakeApi:
 
 
 def old_module() -> types.ModuleType:
-    """The poller as it was on main before this issue (the baseline plan)."""
+    """The poller as it was on main before issue 12 (the baseline plan)."""
     source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", "main:sources/upstream/paperswithcode.py"],
+        ["git", "-C", str(ROOT), "show", f"{BASELINE_COMMIT}:sources/upstream/paperswithcode.py"],
         check=True, capture_output=True, text=True,
     ).stdout
     spec = importlib.util.spec_from_loader("bench_old_paperswithcode", loader=None)
     assert spec is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up
-    exec(compile(source, "main:sources/upstream/paperswithcode.py", "exec"), module.__dict__)
+    exec(compile(source, f"{BASELINE_COMMIT}:sources/upstream/paperswithcode.py", "exec"), module.__dict__)
     return module
 
 

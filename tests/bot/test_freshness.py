@@ -20,9 +20,9 @@ from sotabot.bot.delivery import DeliveryLoop, SlackSender
 from sotabot.bot.settings import Config
 from sotabot.digests.alerts import build_alerts
 from sotabot.digests.scheduler import ALERT_INTERVAL_SECONDS
-from sotabot.sources.upstream.http import FakeClock
 from sotabot.sources.upstream.paperswithcode import poll
 from sotabot.storage.models import Channel, Subscription
+from tests.fakes.clock import FakeClock
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.upstream import FakeUpstream, Reply
 
