@@ -182,6 +182,8 @@ def leaderboard_message(board: Leaderboard, *, query: SotaQuery | None = None, h
     sources = sorted({r.source for r in board.rows})
     if "pwc_archive" in sources:
         blocks.append(Context("Data: Papers with Code archive (CC BY-SA 4.0) and live sources"))
+    if "hf" in sources:
+        blocks.append(Context("Data: Hugging Face Hub benchmark leaderboards (? = a score the Hub has not verified)"))
     top = "; ".join(f"{r.rank}. {r.model or r.paper_title or '?'} {fmt_value(r.value, r.raw)}" for r in board.rows[:3])
     text = f"State of the art on {board.task_name} ({board.dataset}, {metric})" + (f": {top}" if top else "")
     return Message(text=escape(text), blocks=blocks)
