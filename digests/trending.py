@@ -95,9 +95,19 @@ def star_velocity(snap: _Velocity | None, stars: int | None, age_days: float) ->
     return measured if span >= MIN_SPAN_DAYS else max(measured, estimate)
 
 
+def _in_window(column: Any, start: datetime, now: datetime) -> Any:
+    return and_(column >= start, column <= now)
+
+
 def _candidate_filter(category: str | None, start: datetime, now: datetime) -> list[Any]:
-    when = func.coalesce(Paper.published, Paper.first_seen_at)
-    conditions: list[Any] = [when >= start, when <= now]
+    """Published in [start, now], or unpublished and first seen then: coalesce(published, first_seen_at)
+    spelt as an OR of two indexed ranges, so no planner has to scan papers to evaluate it."""
+    conditions: list[Any] = [
+        or_(
+            _in_window(Paper.published, start, now),
+            and_(Paper.published.is_(None), _in_window(Paper.first_seen_at, start, now)),  # type: ignore[union-attr]
+        )
+    ]
     if category:
         needle = category.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         conditions.append(
@@ -160,11 +170,44 @@ def trending(
         raise ValueError("days and limit must be positive")
     now = as_utc(now) if now is not None else datetime.now(UTC)
     assert now is not None
+    return [paper for paper, _ in _ranked(session, category, days, now, velocity_days)[:limit]]
+
+
+class TrendingPool:
+    """Every trending candidate of one instant, scored and ranked once; `top` filters it by category.
+
+    `top(category, limit)` equals `trending(session, category, days, limit, now)`: the digest
+    job reads the candidates once per tick instead of once per channel and category.
+    """
+
+    def __init__(self, session: Session, days: int, now: datetime, *, velocity_days: float = VELOCITY_DAYS) -> None:
+        if days <= 0:
+            raise ValueError("days must be positive")
+        now = as_utc(now)  # type: ignore[assignment]
+        self._ranked = _ranked(session, None, days, now, velocity_days)
+
+    def top(self, category: str | None, limit: int) -> list[TrendingPaper]:
+        if limit <= 0:
+            raise ValueError("limit must be positive")
+        wanted = category.strip().lower() if category else None
+        out: list[TrendingPaper] = []
+        for paper, categories in self._ranked:
+            if wanted is None or wanted in categories:
+                out.append(paper)
+                if len(out) == limit:
+                    break
+        return out
+
+
+def _ranked(
+    session: Session, category: str | None, days: int, now: datetime, velocity_days: float
+) -> list[tuple[TrendingPaper, frozenset[str]]]:
+    """Every candidate with a positive score, best first, with its lowercased categories (primary too)."""
     conditions = _candidate_filter(category, now - timedelta(days=days), now)
     rows = session.execute(
         select(
             Paper.id, Paper.arxiv_id, Paper.title, Paper.categories, Paper.published, Paper.first_seen_at,
-            Paper.hf_upvotes, Repo.id, Repo.url, Repo.stars,
+            Paper.hf_upvotes, Repo.id, Repo.url, Repo.stars, Paper.primary_category,
         )
         .select_from(Paper)
         .outerjoin(PaperRepo, PaperRepo.paper_id == Paper.id)
@@ -173,8 +216,8 @@ def trending(
     ).all()
     snaps = _snapshots(session, conditions, now, velocity_days) if rows else {}
 
-    best: dict[int, TrendingPaper] = {}
-    for pid, arxiv_id, title, categories, published, first_seen, upvotes, repo_id, url, stars in rows:
+    best: dict[int, tuple[TrendingPaper, frozenset[str]]] = {}
+    for pid, arxiv_id, title, categories, published, first_seen, upvotes, repo_id, url, stars, primary in rows:
         published = as_utc(published)
         age = max(0.0, (now - (published or as_utc(first_seen))).total_seconds() / DAY)  # type: ignore[operator]
         velocity = 0.0
@@ -191,8 +234,11 @@ def trending(
             score=round(score(velocity, upvotes or 0, age), 6),
         )
         current = best.get(pid)
-        if current is None or (entry.star_velocity, entry.stars or 0) > (current.star_velocity, current.stars or 0):
-            best[pid] = entry
-    ranked = [p for p in best.values() if p.score > 0]
-    ranked.sort(key=lambda p: (-p.score, -p.star_velocity, -p.hf_upvotes, p.arxiv_id or ""))
-    return ranked[:limit]
+        if current is None or (entry.star_velocity, entry.stars or 0) > (
+            current[0].star_velocity, current[0].stars or 0
+        ):
+            keys = frozenset([*(c.lower() for c in entry.categories), *([primary.lower()] if primary else [])])
+            best[pid] = (entry, keys)
+    ranked = [item for item in best.values() if item[0].score > 0]
+    ranked.sort(key=lambda item: (-item[0].score, -item[0].star_velocity, -item[0].hf_upvotes, item[0].arxiv_id or ""))
+    return ranked
