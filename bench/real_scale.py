@@ -253,14 +253,20 @@ def _floor_tick(db: Path, now: datetime, cutoff_days: int, limit: int) -> tuple[
     con = sqlite3.connect(db)
     fmt = "%Y-%m-%d %H:%M:%S.%f"
     since, cutoff = (now - timedelta(days=1)).strftime(fmt), (now - timedelta(days=cutoff_days)).strftime(fmt)
-    window = [
+    month = (now - timedelta(days=cutoff_days)).strftime("%y%m")
+    window = [  # the recency rule once (published, else the arXiv id's YYMM, else first seen in the window)
         (aid, title, f"{title}\n{abstract}".lower(), json.loads(authors), {c.lower() for c in json.loads(cats)},
          url, stars, official)
-        for aid, title, abstract, authors, cats, _pub, _seen, url, stars, official
+        for aid, title, abstract, authors, cats, pub, seen, url, stars, official
         in con.execute(_FLOOR_WINDOW, (since, now.strftime(fmt), cutoff))
+        if (pub >= cutoff if pub else aid[:4] >= month if aid[:4].isdigit() else since < seen)
     ]
     hot = con.execute(_FLOOR_TRENDING, ((now - timedelta(days=7)).strftime(fmt), now.strftime(fmt))).fetchall()
     hot.sort(key=lambda r: -(r[7] or 0))
+    by_category: dict[str, list[tuple]] = {}
+    for h in hot:  # each category's trending list, built once
+        for c in {c.lower() for c in json.loads(h[3] or "[]")}:
+            by_category.setdefault(c, []).append((h[1], h[2], h[6], h[7] or 0))
     channels = con.execute("SELECT id, categories, keywords FROM channels WHERE digest_enabled").fetchall()
     con.execute("CREATE TEMP TABLE floor_out (channel_id INTEGER, payload TEXT)")
     out = []
@@ -269,9 +275,9 @@ def _floor_tick(db: Path, now: datetime, cutoff_days: int, limit: int) -> tuple[
         words = [k.lower() for k in json.loads(kws)]
         picked = [w for w in window if wanted & w[4] or any(k in w[2] for k in words)]
         picked.sort(key=lambda w: (-(w[6] or 0), w[0]))
-        top = [h for h in hot if wanted & {c.lower() for c in json.loads(h[3] or "[]")}][:5]
+        top = sorted({h for c in wanted for h in by_category.get(c, [])[:5]}, key=lambda h: -h[3])[:5]
         payload = {"papers": [(w[0], w[1], w[3][:1], w[5], w[6]) for w in picked[:limit]], "total": len(picked),
-                   "trending": [(h[1], h[2], h[6]) for h in top]}
+                   "trending": [h[:3] for h in top]}
         out.append((cid, json.dumps(payload)))
     con.executemany("INSERT INTO floor_out VALUES (?, ?)", out)
     con.commit()
