@@ -29,6 +29,7 @@ candidates with their links, and the snapshots aggregated per repository.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,6 +47,7 @@ VELOCITY_DAYS = 3.0
 MIN_SPAN_DAYS = 1.0
 FALLBACK_MIN_DAYS = 30.0
 DAY = 86400.0
+IN_CHUNK = 500  # ids per IN (...) list
 
 
 @dataclass
@@ -119,13 +121,22 @@ def _candidate_filter(category: str | None, start: datetime, now: datetime) -> l
     return conditions
 
 
-def _snapshots(session: Session, conditions: list[Any], now: datetime, velocity_days: float) -> dict[int, _Velocity]:
-    """Per candidate repository: baseline and newest snapshot, in one aggregate query."""
+def _chunks(values: list[int]) -> Iterator[list[int]]:
+    for i in range(0, len(values), IN_CHUNK):
+        yield values[i : i + IN_CHUNK]
+
+
+def _snapshots(session: Session, repo_ids: list[int], now: datetime, velocity_days: float) -> dict[int, _Velocity]:
+    """Per candidate repository: baseline and newest snapshot, one aggregate query per IN_CHUNK repositories."""
+    out: dict[int, _Velocity] = {}
+    for chunk in _chunks(repo_ids):
+        out.update(_snapshot_chunk(session, chunk, now, velocity_days))
+    return out
+
+
+def _snapshot_chunk(session: Session, repo_ids: list[int], now: datetime, velocity_days: float) -> dict[int, _Velocity]:
     window_start = now - timedelta(days=velocity_days)
     lookback = window_start - timedelta(days=velocity_days)
-    candidate_repos = (
-        select(PaperRepo.repo_id).join(Paper, Paper.id == PaperRepo.paper_id).where(*conditions)
-    )
     agg = (
         select(
             StarSnapshot.repo_id.label("repo_id"),
@@ -135,7 +146,7 @@ def _snapshots(session: Session, conditions: list[Any], now: datetime, velocity_
             func.count().label("n"),
         )
         .where(
-            StarSnapshot.repo_id.in_(candidate_repos),
+            StarSnapshot.repo_id.in_(repo_ids),
             StarSnapshot.taken_at >= lookback,
             StarSnapshot.taken_at <= now,
         )
@@ -204,17 +215,36 @@ def _ranked(
 ) -> list[tuple[TrendingPaper, frozenset[str]]]:
     """Every candidate with a positive score, best first, with its lowercased categories (primary too)."""
     conditions = _candidate_filter(category, now - timedelta(days=days), now)
-    rows = session.execute(
+    # Three steps, each with one sensible plan whatever the statistics: the candidate papers
+    # (`ix_papers_published`, `ix_papers_first_seen_at`), their links and repositories by
+    # paper id, the snapshots by repository id. (One join let PostgreSQL hash a scan of paper_repos.)
+    papers = session.execute(
         select(
             Paper.id, Paper.arxiv_id, Paper.title, Paper.categories, Paper.published, Paper.first_seen_at,
-            Paper.hf_upvotes, Repo.id, Repo.url, Repo.stars, Paper.primary_category,
-        )
-        .select_from(Paper)
-        .outerjoin(PaperRepo, PaperRepo.paper_id == Paper.id)
-        .outerjoin(Repo, and_(Repo.id == PaperRepo.repo_id, Repo.deleted == False))  # noqa: E712
-        .where(*conditions, or_(Paper.hf_upvotes > 0, PaperRepo.id.is_not(None)))
+            Paper.hf_upvotes, Paper.primary_category,
+        ).where(*conditions)
     ).all()
-    snaps = _snapshots(session, conditions, now, velocity_days) if rows else {}
+    links: dict[int, list[int]] = {}
+    for chunk in _chunks(sorted(p.id for p in papers)):
+        for paper_id, repo_id in session.execute(
+            select(PaperRepo.paper_id, PaperRepo.repo_id).where(PaperRepo.paper_id.in_(chunk))
+        ):
+            links.setdefault(paper_id, []).append(repo_id)
+    live: dict[int, tuple[int, str, int | None]] = {}  # deleted repositories do not count
+    for chunk in _chunks(sorted({repo_id for repo_ids in links.values() for repo_id in repo_ids})):
+        for repo_id, url, stars in session.execute(
+            select(Repo.id, Repo.url, Repo.stars).where(Repo.id.in_(chunk), Repo.deleted == False)  # noqa: E712
+        ):
+            live[repo_id] = (repo_id, url, stars)
+    none = (None, None, None)
+    links_of = {pid: [live.get(repo_id, none) for repo_id in repo_ids] for pid, repo_ids in links.items()}
+    rows = [
+        (p.id, p.arxiv_id, p.title, p.categories, p.published, p.first_seen_at, p.hf_upvotes, *link, p.primary_category)
+        for p in papers
+        for link in (links_of.get(p.id) or ([none] if (p.hf_upvotes or 0) > 0 else []))
+    ]
+    repo_ids = sorted({row[7] for row in rows if row[7] is not None})
+    snaps = _snapshots(session, repo_ids, now, velocity_days) if repo_ids else {}
 
     best: dict[int, tuple[TrendingPaper, frozenset[str]]] = {}
     for pid, arxiv_id, title, categories, published, first_seen, upvotes, repo_id, url, stars, primary in rows:
