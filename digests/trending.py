@@ -22,8 +22,10 @@ The score of a paper::
   a new one. log1p keeps one viral repository from drowning everything else.
 
 Candidates are papers published in the last `days` days (optionally in one arXiv category,
-primary or cross-listed) with at least a repository or an upvote. Two queries in all: the
-candidates with their links, and the snapshots aggregated per repository.
+primary or cross-listed) with at least a repository or an upvote. Four indexed reads, each
+one query per 500 candidates: the candidates, their links, their repositories, and the
+snapshots aggregated per repository. `TrendingPool` ranks every candidate once so the digest
+job filters one list per tick instead of querying per channel and category.
 """
 
 from __future__ import annotations
