@@ -10,15 +10,16 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, create_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,8 @@ def analyze(bind: Engine | Connection | Session) -> None:
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig  # alembic is imported only when a schema is checked
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -113,6 +116,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     A SQLite file that has never been analysed (imported by an older sotabot) is analysed once too.
     """
+    from alembic import command
+
     before = current_revision(engine)
     command.upgrade(alembic_config(engine), revision)
     if current_revision(engine) != before or not _has_statistics(engine):
