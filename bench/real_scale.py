@@ -336,6 +336,7 @@ def bench_digest(db: Path, meta: dict[str, Any], due: int | None = None) -> dict
 
 
 def bench_sota(db: Path, samples: int, seed: int) -> dict[str, float]:
+    from sqlalchemy import event
     from sqlmodel import Session
 
     from bench.command_latency import _end_to_end, _pct, _sota_queries
@@ -349,15 +350,30 @@ def bench_sota(db: Path, samples: int, seed: int) -> dict[str, float]:
     engine = make_engine(f"sqlite:///{db}")
     config = Config()
     queries = _sota_queries(engine, samples, random.Random(seed))
+    sent: list[tuple[str, Any]] = []
+
+    def grab(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT"):
+            sent.append((statement, parameters))
+
     for q in queries:  # the first touch of each board brings its pages into the OS cache
         _end_to_end(engine, config, q)
     raw = sqlite3.connect(db)
     total: list[float] = []
     base: list[float] = []
+    replay: list[float] = []
     for q in queries:
         started = time.perf_counter()
         _end_to_end(engine, config, q)
         total.append((time.perf_counter() - started) * 1000)
+        sent.clear()
+        event.listen(engine, "before_cursor_execute", grab)
+        _end_to_end(engine, config, q)
+        event.remove(engine, "before_cursor_execute", grab)
+        started = time.perf_counter()
+        for statement, params in sent:  # every SELECT the answer sent, through plain sqlite3
+            raw.execute(statement, params).fetchall()
+        replay.append((time.perf_counter() - started) * 1000)
         cmd = parse(q)
         parsed = parse_sota(cmd.tokens) if isinstance(cmd, ParsedCommand) else None
         if not isinstance(parsed, SotaQuery):
@@ -380,10 +396,15 @@ def bench_sota(db: Path, samples: int, seed: int) -> dict[str, float]:
     print(f"\n/sota end to end (parse, resolve, query, render Slack + Discord), {len(total):,} random commands")
     print(f"  ours: p50 {p50:.2f} ms  p99 {p99:.2f} ms  max {max(total):.1f} ms")
     print(f"  raw select of the top rows: p50 {b50:.3f} ms  p99 {b99:.3f} ms; p99 ratio {p99 / b99:.1f}x")
-    ok = p99 <= TARGETS["sota_p99_ms"] and p99 / b99 <= TARGETS["sota_ratio"]
-    print(f"  target: p99 <= {TARGETS['sota_p99_ms']:.0f} ms and <= {TARGETS['sota_ratio']:.0f}x the raw select "
-          f"{'PASS' if ok else 'FAIL'}")
-    return {"sota_p50_ms": p50, "sota_p99_ms": p99, "raw_p99_ms": b99}
+    r50, r99 = _pct(replay, 0.5), _pct(replay, 0.99)
+    print(f"  every SELECT the answer sends, replayed through sqlite3: p50 {r50:.3f} ms  p99 {r99:.3f} ms; "
+          f"p99 ratio {p99 / r99:.1f}x")
+    ok_ms = p99 <= TARGETS["sota_p99_ms"]
+    print(f"  target: p99 <= {TARGETS['sota_p99_ms']:.0f} ms {'PASS' if ok_ms else 'FAIL'}; <= "
+          f"{TARGETS['sota_ratio']:.0f}x the raw selects: of every statement sent "
+          f"{'PASS' if p99 / r99 <= TARGETS['sota_ratio'] else 'FAIL'}, of the top rows alone "
+          f"{'PASS' if p99 / b99 <= TARGETS['sota_ratio'] else 'FAIL'}")
+    return {"sota_p50_ms": p50, "sota_p99_ms": p99, "raw_p99_ms": b99, "replay_p99_ms": r99}
 
 
 # ---------------------------------------------------------------------------------------- start-up
