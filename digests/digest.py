@@ -13,16 +13,19 @@ the wall clock; an ambiguous one on the fall-back day fires at its first occurre
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import and_, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from sotabot.digests.message import Block, Context, Divider, Header, Item, Link, Message, Section, md_escape
 from sotabot.digests.settings import DigestsSettings
-from sotabot.digests.trending import TrendingPaper, trending
+from sotabot.digests.trending import TrendingPaper, TrendingPool
 from sotabot.sources.normalise.values import arxiv_month
 from sotabot.sources.settings import ArxivConfig
 from sotabot.storage.models import Channel, Paper, PaperRepo, Repo, as_utc
@@ -36,6 +39,8 @@ SMALL_DIGEST_ITEMS = 6  # ...unless the whole digest is this short: then it is o
 ARXIV_ABS = "https://arxiv.org/abs/"
 RECENT_EXTRA_DAYS = 2  # a paper counts as new for code_recheck_days + this (a weekend of slack)
 DEFAULT_RECENT_DAYS = ArxivConfig().code_recheck_days + RECENT_EXTRA_DAYS
+TRENDING_DAYS = 7
+QUEUE_BATCH = 200  # channels whose digests are queued (and marked done) in one transaction
 
 
 @dataclass
@@ -92,7 +97,13 @@ def due_date(channel: Channel, now: datetime, grace: timedelta) -> tuple[date | 
     return due, missed
 
 
-def is_recent(paper: Paper, since: datetime, until: datetime, recent_days: int) -> bool:
+class _Dated(Protocol):
+    arxiv_id: str | None
+    published: datetime | None
+    first_seen_at: datetime | None
+
+
+def is_recent(paper: _Dated, since: datetime, until: datetime, recent_days: int) -> bool:
     """Whether a paper is new enough for "new papers with code" (see `new_papers_with_code`)."""
     cutoff = until - timedelta(days=recent_days)
     published = as_utc(paper.published)
@@ -103,6 +114,111 @@ def is_recent(paper: Paper, since: datetime, until: datetime, recent_days: int) 
         return month >= cutoff.date().replace(day=1)
     first_seen = as_utc(paper.first_seen_at)
     return first_seen is not None and since < first_seen <= until
+
+
+class Candidate(NamedTuple):
+    """One (paper, repository) link of the window, as plain values: what a channel's filter reads."""
+
+    arxiv_id: str
+    title: str
+    text: str  # title and abstract, lowercased: what keywords match
+    authors: list[str]
+    categories: frozenset[str]  # lowercased
+    category_names: list[str]
+    published: datetime | None
+    first_seen_at: datetime | None
+    repo_url: str
+    stars: int | None
+    official: bool
+
+
+_P = Paper.__table__  # type: ignore[attr-defined]
+_PR = PaperRepo.__table__  # type: ignore[attr-defined]
+_REPO = Repo.__table__  # type: ignore[attr-defined]
+IN_CHUNK = 500  # ids per IN (...) list
+
+
+def _chunks(values: list[int]) -> Iterator[list[int]]:
+    for i in range(0, len(values), IN_CHUNK):
+        yield values[i : i + IN_CHUNK]
+
+
+def read_candidates(session: Session, since: datetime, until: datetime, recent_days: int) -> list[Candidate]:
+    """Every recent paper's code link created in (since, until], read once for all channels of a tick.
+
+    Four plain selects, each with one sensible plan whatever the planner's statistics say:
+    the ids of recent papers (`ix_papers_published`, `ix_papers_arxiv_id`), their links in the
+    window (`ix_paper_repos_paper_id`), then those papers and repositories by primary key. A
+    paper without a published date is a candidate when its arXiv id's month may be recent
+    (new-style ids sort by YYMM; old-style ones sort after every digit and are all read);
+    `is_recent` then decides exactly, as before.
+    """
+    cutoff = until - timedelta(days=recent_days)
+    recent_ids = session.execute(
+        select(_P.c.id).where(
+            _P.c.arxiv_id.is_not(None),
+            or_(_P.c.published >= cutoff, and_(_P.c.published.is_(None), _P.c.arxiv_id >= f"{cutoff:%y%m}")),
+        )
+    ).scalars().all()
+    links: list[Any] = []
+    for chunk in _chunks(sorted(recent_ids)):
+        links += session.execute(
+            select(_PR.c.paper_id, _PR.c.repo_id, _PR.c.official).where(
+                _PR.c.paper_id.in_(chunk), _PR.c.created_at > since, _PR.c.created_at <= until
+            )
+        ).all()
+    papers: dict[int, Any] = {}
+    for chunk in _chunks(sorted({paper_id for paper_id, _, _ in links})):
+        for row in session.execute(
+            select(_P.c.id, _P.c.arxiv_id, _P.c.title, _P.c.abstract, _P.c.authors, _P.c.categories,
+                   _P.c.published, _P.c.first_seen_at).where(_P.c.id.in_(chunk))
+        ):
+            if is_recent(row, since, until, recent_days):
+                papers[row.id] = row
+    repos: dict[int, tuple[str, int | None]] = {}
+    for chunk in _chunks(sorted({repo_id for paper_id, repo_id, _ in links if paper_id in papers})):
+        for repo_id, url, stars in session.execute(
+            select(_REPO.c.id, _REPO.c.url, _REPO.c.stars).where(_REPO.c.id.in_(chunk))
+        ):
+            repos[repo_id] = (url, stars)
+    out: list[Candidate] = []
+    for paper_id, repo_id, official in links:
+        paper = papers.get(paper_id)
+        if paper is None or repo_id not in repos:
+            continue
+        names = list(paper.categories or [])
+        out.append(
+            Candidate(
+                arxiv_id=paper.arxiv_id or "", title=paper.title, text=f"{paper.title}\n{paper.abstract}".lower(),
+                authors=list(paper.authors or []), categories=frozenset(c.lower() for c in names),
+                category_names=names, published=paper.published, first_seen_at=paper.first_seen_at,
+                repo_url=repos[repo_id][0], stars=repos[repo_id][1], official=bool(official),
+            )
+        )
+    return out
+
+
+def pick_papers(
+    candidates: list[Candidate], categories: list[str], keywords: list[str], limit: int
+) -> tuple[list[DigestPaper], int]:
+    """One channel's new papers with code: a filter over the window's candidates (see `new_papers_with_code`)."""
+    wanted = {c.lower() for c in categories}
+    words = [k.lower() for k in keywords if k.strip()]
+    best: dict[str, Candidate] = {}
+    for c in candidates:
+        if not (wanted & c.categories or any(word in c.text for word in words)):
+            continue
+        known = best.get(c.arxiv_id)
+        if known is None or (c.official, c.stars or 0) > (known.official, known.stars or 0):
+            best[c.arxiv_id] = c
+    ordered = sorted(best.values(), key=lambda p: (-(p.stars or 0), p.arxiv_id))
+    return [
+        DigestPaper(
+            arxiv_id=c.arxiv_id, title=" ".join(c.title.split()), authors=list(c.authors),
+            categories=list(c.category_names), repo_url=c.repo_url, stars=c.stars, official=c.official,
+        )
+        for c in ordered[:limit]
+    ], len(ordered)
 
 
 def new_papers_with_code(
@@ -127,40 +243,27 @@ def new_papers_with_code(
     arXiv id's month (YYMM) must not be before that cutoff's month; with neither, it must have
     been first seen in the window.
     """
-    rows = session.exec(
-        select(Paper, PaperRepo, Repo)
-        .join(PaperRepo, col(PaperRepo.paper_id) == Paper.id)
-        .join(Repo, col(Repo.id) == PaperRepo.repo_id)
-        .where(
-            col(PaperRepo.created_at) > since,
-            col(PaperRepo.created_at) <= until,
-            col(Paper.arxiv_id).is_not(None),
-            col(Paper.published).is_(None) | (col(Paper.published) >= until - timedelta(days=recent_days)),
-        )
-    ).all()
-    rows = [row for row in rows if is_recent(row[0], since, until, recent_days)]
-    wanted = {c.lower() for c in categories}
-    words = [k.lower() for k in keywords if k.strip()]
-    best: dict[str, DigestPaper] = {}
-    for paper, link, repo in rows:
-        in_category = bool(wanted & {c.lower() for c in paper.categories})
-        text = f"{paper.title}\n{paper.abstract}".lower()
-        if not (in_category or any(word in text for word in words)):
-            continue
-        candidate = DigestPaper(
-            arxiv_id=paper.arxiv_id or "",
-            title=" ".join(paper.title.split()),
-            authors=list(paper.authors),
-            categories=list(paper.categories),
-            repo_url=repo.url,
-            stars=repo.stars,
-            official=link.official,
-        )
-        known = best.get(candidate.arxiv_id)
-        if known is None or (candidate.official, candidate.stars or 0) > (known.official, known.stars or 0):
-            best[candidate.arxiv_id] = candidate
-    ordered = sorted(best.values(), key=lambda p: (-(p.stars or 0), p.arxiv_id))
-    return ordered[:limit], len(ordered)
+    return pick_papers(read_candidates(session, since, until, recent_days), categories, keywords, limit)
+
+
+class TickInputs:
+    """What one digest tick reads once and every channel's digest filters: the window's
+    candidates (per (since, until, recent_days)) and the trending pool (per instant)."""
+
+    def __init__(self) -> None:
+        self._candidates: dict[tuple[datetime, datetime, int], list[Candidate]] = {}
+        self._pools: dict[datetime, TrendingPool] = {}
+
+    def candidates(self, session: Session, since: datetime, until: datetime, recent_days: int) -> list[Candidate]:
+        key = (since, until, recent_days)
+        if key not in self._candidates:
+            self._candidates[key] = read_candidates(session, since, until, recent_days)
+        return self._candidates[key]
+
+    def trending(self, session: Session, now: datetime) -> TrendingPool:
+        if now not in self._pools:
+            self._pools[now] = TrendingPool(session, TRENDING_DAYS, now)
+        return self._pools[now]
 
 
 def _authors(authors: list[str]) -> str:
@@ -174,20 +277,15 @@ def _repo_label(url: str) -> str:
 
 
 def _trending(
-    session: Session, categories: list[str], limit: int, now: datetime, cache: dict[tuple, list] | None = None
+    session: Session, categories: list[str], limit: int, now: datetime, inputs: TickInputs
 ) -> list[TrendingPaper]:
-    """Trending papers across the categories; `cache` shares them between channels of one tick."""
-    key = (tuple(sorted(categories)), limit, now)
-    if cache is not None and key in cache:
-        return cache[key]
-    seen: dict[str, TrendingPaper] = {}
+    """Trending papers across the categories, from the tick's one trending pool."""
+    pool = inputs.trending(session, now)
+    seen: dict[str | None, TrendingPaper] = {}
     for category in categories or [None]:
-        for item in trending(session, category=category, days=7, limit=limit, now=now):
+        for item in pool.top(category, limit):
             seen.setdefault(item.arxiv_id, item)
-    result = sorted(seen.values(), key=lambda t: -t.score)[:limit]
-    if cache is not None:
-        cache[key] = result
-    return result
+    return sorted(seen.values(), key=lambda t: -t.score)[:limit]
 
 
 def build_digest(
@@ -199,14 +297,15 @@ def build_digest(
     since: datetime,
     now: datetime,
     local_date: date,
-    trending_cache: dict[tuple, list] | None = None,
+    inputs: TickInputs | None = None,
 ) -> Message | None:
-    """The digest Message, or None when there is nothing to say."""
-    papers, total = new_papers_with_code(
-        session, since, now, categories, keywords, config.digest.max_new_papers,
-        recent_days=config.sources.arxiv.code_recheck_days + RECENT_EXTRA_DAYS,
+    """The digest Message, or None when there is nothing to say; `inputs` shares reads within a tick."""
+    inputs = inputs or TickInputs()
+    recent_days = config.sources.arxiv.code_recheck_days + RECENT_EXTRA_DAYS
+    papers, total = pick_papers(
+        inputs.candidates(session, since, now, recent_days), categories, keywords, config.digest.max_new_papers
     )
-    hot = _trending(session, categories, config.digest.max_trending, now, trending_cache)
+    hot = _trending(session, categories, config.digest.max_trending, now, inputs)
     if not papers and not hot and not config.digest.send_empty:
         return None
     scope = ", ".join(categories) + (f"; keywords: {', '.join(keywords)}" if keywords else "")
@@ -263,52 +362,71 @@ def _digest_message(local_date: date, scope: str, total: int, papers: list[Item]
 
 
 def send_due(engine: Engine, config: DigestsSettings, now: datetime) -> SendDueReport:
-    """Queue the digests due at `now`; each channel in its own short transaction."""
+    """Queue the digests due at `now`, `QUEUE_BATCH` channels a transaction.
+
+    The window's candidates and the trending pool are read once for the tick (`TickInputs`);
+    each channel's digest is a filter over them. A channel's delivery and its
+    `last_digest_date` commit together, so a crash mid-tick re-queues nothing.
+    """
     grace = timedelta(minutes=config.digest.grace_minutes)
     report = SendDueReport()
-    with Session(engine) as session:  # one read to find the few channels with work at this instant
+    with Session(engine) as session:  # one read to find the channels with work at this instant
         candidates = session.exec(
             select(Channel).where(col(Channel.digest_enabled).is_(True), col(Channel.active).is_(True))
         ).all()
         channel_ids = [ch.id for ch in candidates if due_date(ch, now, grace) != (None, None)]
-    trending_cache: dict[tuple, list] = {}
-    for channel_id in channel_ids:
+    inputs = TickInputs()
+    for start in range(0, len(channel_ids), QUEUE_BATCH):
+        batch = channel_ids[start : start + QUEUE_BATCH]
         with Session(engine) as session:
-            channel = session.get(Channel, channel_id)
-            if channel is None:
-                continue
-            day, missed = due_date(channel, now, grace)
-            if missed is not None and day is None:
-                log.info("digest for channel %s on %s missed by more than %s; skipped", channel.id, missed, grace)
-                report.missed += 1
-                channel.last_digest_date = missed
-                session.add(channel)
-                session.commit()
-                continue
-            if day is None:
-                continue
-            since = as_utc(channel.last_digest_at) or (now - timedelta(days=1))
-            message = build_digest(
-                session,
-                config,
-                categories=channel.categories or list(config.sources.arxiv.categories),
-                keywords=list(channel.keywords),
-                since=since,
-                now=now,
-                local_date=day,
-                trending_cache=trending_cache,
-            )
-            channel.last_digest_date = day
-            channel.last_digest_at = now
-            session.add(channel)
-            if message is None:
-                report.empty += 1
-            elif enqueue(session, channel_id, f"digest:{day.isoformat()}", message.to_dict(), kind="digest"):
-                report.queued.append((channel_id, day))
-            else:
-                report.already += 1
+            found = {ch.id: ch for ch in session.exec(select(Channel).where(col(Channel.id).in_(batch))).all()}
+            for channel_id in batch:
+                channel = found.get(channel_id)
+                if channel is not None:
+                    _queue_one(session, config, channel, now, grace, inputs, report)
             session.commit()
     return report
+
+
+def _queue_one(
+    session: Session,
+    config: DigestsSettings,
+    channel: Channel,
+    now: datetime,
+    grace: timedelta,
+    inputs: TickInputs,
+    report: SendDueReport,
+) -> None:
+    """One channel's part of a tick, in the batch's transaction."""
+    day, missed = due_date(channel, now, grace)
+    if missed is not None and day is None:
+        log.info("digest for channel %s on %s missed by more than %s; skipped", channel.id, missed, grace)
+        report.missed += 1
+        channel.last_digest_date = missed
+        session.add(channel)
+        return
+    if day is None:
+        return
+    since = as_utc(channel.last_digest_at) or (now - timedelta(days=1))
+    message = build_digest(
+        session,
+        config,
+        categories=channel.categories or list(config.sources.arxiv.categories),
+        keywords=list(channel.keywords),
+        since=since,
+        now=now,
+        local_date=day,
+        inputs=inputs,
+    )
+    channel.last_digest_date = day
+    channel.last_digest_at = now
+    session.add(channel)
+    if message is None:
+        report.empty += 1
+    elif enqueue(session, channel.id or 0, f"digest:{day.isoformat()}", message.to_dict(), kind="digest"):
+        report.queued.append((channel.id or 0, day))
+    else:
+        report.already += 1
 
 
 def next_digest_at(channel: Channel, now: datetime) -> datetime:

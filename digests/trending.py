@@ -22,13 +22,16 @@ The score of a paper::
   a new one. log1p keeps one viral repository from drowning everything else.
 
 Candidates are papers published in the last `days` days (optionally in one arXiv category,
-primary or cross-listed) with at least a repository or an upvote. Two queries in all: the
-candidates with their links, and the snapshots aggregated per repository.
+primary or cross-listed) with at least a repository or an upvote. Four indexed reads, each
+one query per 500 candidates: the candidates, their links, their repositories, and the
+snapshots aggregated per repository. `TrendingPool` ranks every candidate once so the digest
+job filters one list per tick instead of querying per channel and category.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,6 +49,7 @@ VELOCITY_DAYS = 3.0
 MIN_SPAN_DAYS = 1.0
 FALLBACK_MIN_DAYS = 30.0
 DAY = 86400.0
+IN_CHUNK = 500  # ids per IN (...) list
 
 
 @dataclass
@@ -95,9 +99,19 @@ def star_velocity(snap: _Velocity | None, stars: int | None, age_days: float) ->
     return measured if span >= MIN_SPAN_DAYS else max(measured, estimate)
 
 
+def _in_window(column: Any, start: datetime, now: datetime) -> Any:
+    return and_(column >= start, column <= now)
+
+
 def _candidate_filter(category: str | None, start: datetime, now: datetime) -> list[Any]:
-    when = func.coalesce(Paper.published, Paper.first_seen_at)
-    conditions: list[Any] = [when >= start, when <= now]
+    """Published in [start, now], or unpublished and first seen then: coalesce(published, first_seen_at)
+    spelt as an OR of two indexed ranges, so no planner has to scan papers to evaluate it."""
+    conditions: list[Any] = [
+        or_(
+            _in_window(Paper.published, start, now),
+            and_(Paper.published.is_(None), _in_window(Paper.first_seen_at, start, now)),  # type: ignore[union-attr]
+        )
+    ]
     if category:
         needle = category.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         conditions.append(
@@ -109,13 +123,22 @@ def _candidate_filter(category: str | None, start: datetime, now: datetime) -> l
     return conditions
 
 
-def _snapshots(session: Session, conditions: list[Any], now: datetime, velocity_days: float) -> dict[int, _Velocity]:
-    """Per candidate repository: baseline and newest snapshot, in one aggregate query."""
+def _chunks(values: list[int]) -> Iterator[list[int]]:
+    for i in range(0, len(values), IN_CHUNK):
+        yield values[i : i + IN_CHUNK]
+
+
+def _snapshots(session: Session, repo_ids: list[int], now: datetime, velocity_days: float) -> dict[int, _Velocity]:
+    """Per candidate repository: baseline and newest snapshot, one aggregate query per IN_CHUNK repositories."""
+    out: dict[int, _Velocity] = {}
+    for chunk in _chunks(repo_ids):
+        out.update(_snapshot_chunk(session, chunk, now, velocity_days))
+    return out
+
+
+def _snapshot_chunk(session: Session, repo_ids: list[int], now: datetime, velocity_days: float) -> dict[int, _Velocity]:
     window_start = now - timedelta(days=velocity_days)
     lookback = window_start - timedelta(days=velocity_days)
-    candidate_repos = (
-        select(PaperRepo.repo_id).join(Paper, Paper.id == PaperRepo.paper_id).where(*conditions)
-    )
     agg = (
         select(
             StarSnapshot.repo_id.label("repo_id"),
@@ -125,7 +148,7 @@ def _snapshots(session: Session, conditions: list[Any], now: datetime, velocity_
             func.count().label("n"),
         )
         .where(
-            StarSnapshot.repo_id.in_(candidate_repos),
+            StarSnapshot.repo_id.in_(repo_ids),
             StarSnapshot.taken_at >= lookback,
             StarSnapshot.taken_at <= now,
         )
@@ -160,21 +183,73 @@ def trending(
         raise ValueError("days and limit must be positive")
     now = as_utc(now) if now is not None else datetime.now(UTC)
     assert now is not None
+    return [paper for paper, _ in _ranked(session, category, days, now, velocity_days)[:limit]]
+
+
+class TrendingPool:
+    """Every trending candidate of one instant, scored and ranked once; `top` filters it by category.
+
+    `top(category, limit)` equals `trending(session, category, days, limit, now)`: the digest
+    job reads the candidates once per tick instead of once per channel and category.
+    """
+
+    def __init__(self, session: Session, days: int, now: datetime, *, velocity_days: float = VELOCITY_DAYS) -> None:
+        if days <= 0:
+            raise ValueError("days must be positive")
+        now = as_utc(now)  # type: ignore[assignment]
+        self._ranked = _ranked(session, None, days, now, velocity_days)
+
+    def top(self, category: str | None, limit: int) -> list[TrendingPaper]:
+        if limit <= 0:
+            raise ValueError("limit must be positive")
+        wanted = category.strip().lower() if category else None
+        out: list[TrendingPaper] = []
+        for paper, categories in self._ranked:
+            if wanted is None or wanted in categories:
+                out.append(paper)
+                if len(out) == limit:
+                    break
+        return out
+
+
+def _ranked(
+    session: Session, category: str | None, days: int, now: datetime, velocity_days: float
+) -> list[tuple[TrendingPaper, frozenset[str]]]:
+    """Every candidate with a positive score, best first, with its lowercased categories (primary too)."""
     conditions = _candidate_filter(category, now - timedelta(days=days), now)
-    rows = session.execute(
+    # Three steps, each with one sensible plan whatever the statistics: the candidate papers
+    # (`ix_papers_published`, `ix_papers_first_seen_at`), their links and repositories by
+    # paper id, the snapshots by repository id. (One join let PostgreSQL hash a scan of paper_repos.)
+    papers = session.execute(
         select(
             Paper.id, Paper.arxiv_id, Paper.title, Paper.categories, Paper.published, Paper.first_seen_at,
-            Paper.hf_upvotes, Repo.id, Repo.url, Repo.stars,
-        )
-        .select_from(Paper)
-        .outerjoin(PaperRepo, PaperRepo.paper_id == Paper.id)
-        .outerjoin(Repo, and_(Repo.id == PaperRepo.repo_id, Repo.deleted == False))  # noqa: E712
-        .where(*conditions, or_(Paper.hf_upvotes > 0, PaperRepo.id.is_not(None)))
+            Paper.hf_upvotes, Paper.primary_category,
+        ).where(*conditions)
     ).all()
-    snaps = _snapshots(session, conditions, now, velocity_days) if rows else {}
+    links: dict[int, list[int]] = {}
+    for chunk in _chunks(sorted(p.id for p in papers)):
+        for paper_id, repo_id in session.execute(
+            select(PaperRepo.paper_id, PaperRepo.repo_id).where(PaperRepo.paper_id.in_(chunk))
+        ):
+            links.setdefault(paper_id, []).append(repo_id)
+    live: dict[int, tuple[int, str, int | None]] = {}  # deleted repositories do not count
+    for chunk in _chunks(sorted({repo_id for repo_ids in links.values() for repo_id in repo_ids})):
+        for repo_id, url, stars in session.execute(
+            select(Repo.id, Repo.url, Repo.stars).where(Repo.id.in_(chunk), Repo.deleted == False)  # noqa: E712
+        ):
+            live[repo_id] = (repo_id, url, stars)
+    none = (None, None, None)
+    links_of = {pid: [live.get(repo_id, none) for repo_id in repo_ids] for pid, repo_ids in links.items()}
+    rows = [
+        (p.id, p.arxiv_id, p.title, p.categories, p.published, p.first_seen_at, p.hf_upvotes, *link, p.primary_category)
+        for p in papers
+        for link in (links_of.get(p.id) or ([none] if (p.hf_upvotes or 0) > 0 else []))
+    ]
+    repo_ids = sorted({row[7] for row in rows if row[7] is not None})
+    snaps = _snapshots(session, repo_ids, now, velocity_days) if repo_ids else {}
 
-    best: dict[int, TrendingPaper] = {}
-    for pid, arxiv_id, title, categories, published, first_seen, upvotes, repo_id, url, stars in rows:
+    best: dict[int, tuple[TrendingPaper, frozenset[str]]] = {}
+    for pid, arxiv_id, title, categories, published, first_seen, upvotes, repo_id, url, stars, primary in rows:
         published = as_utc(published)
         age = max(0.0, (now - (published or as_utc(first_seen))).total_seconds() / DAY)  # type: ignore[operator]
         velocity = 0.0
@@ -191,8 +266,11 @@ def trending(
             score=round(score(velocity, upvotes or 0, age), 6),
         )
         current = best.get(pid)
-        if current is None or (entry.star_velocity, entry.stars or 0) > (current.star_velocity, current.stars or 0):
-            best[pid] = entry
-    ranked = [p for p in best.values() if p.score > 0]
-    ranked.sort(key=lambda p: (-p.score, -p.star_velocity, -p.hf_upvotes, p.arxiv_id or ""))
-    return ranked[:limit]
+        if current is None or (entry.star_velocity, entry.stars or 0) > (
+            current[0].star_velocity, current[0].stars or 0
+        ):
+            keys = frozenset([*(c.lower() for c in entry.categories), *([primary.lower()] if primary else [])])
+            best[pid] = (entry, keys)
+    ranked = [item for item in best.values() if item[0].score > 0]
+    ranked.sort(key=lambda item: (-item[0].score, -item[0].star_velocity, -item[0].hf_upvotes, item[0].arxiv_id or ""))
+    return ranked

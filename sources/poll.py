@@ -23,10 +23,13 @@ from sqlmodel import Session, select
 
 from sotabot.sources.settings import SourcesSettings
 from sotabot.sources.upstream.http import UpstreamError
+from sotabot.storage.db import analyze
 from sotabot.storage.models import ERROR_CHARS, SourceState
 from sotabot.storage.results import NEW_SOTA, RecordOutcome
 
 log = logging.getLogger(__name__)
+
+ANALYZE_AFTER_ROWS = 1000  # a poll that wrote at least this many rows refreshes the planner statistics
 
 
 @dataclass
@@ -135,10 +138,21 @@ def run_poll(
         if client is not None:
             report.requests = client.requests
             client.close()
+    _analyze_after(engine, report)
     if record:
         return report.finish(engine, now() if now else None)
     log.info("%s", report.summary())
     return report
+
+
+def _analyze_after(engine: Engine, report: PollReport) -> None:
+    """A poll that wrote many rows leaves the planner's statistics fresh (a fault is logged, not raised)."""
+    if report.new + report.updated + report.linked < ANALYZE_AFTER_ROWS:
+        return
+    try:
+        analyze(engine)
+    except SQLAlchemyError as exc:
+        log.warning("%s: statistics not refreshed: %s", report.source, exc)
 
 
 @dataclass(frozen=True)

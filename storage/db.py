@@ -10,15 +10,16 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, create_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,35 @@ def insert_or_ignore(
     return session.execute(stmt.returning(returning)).scalar()
 
 
+ANALYSIS_LIMIT = 2000  # rows SQLite's ANALYZE samples per index: approximate statistics in well under a second
+
+
+def analyze(bind: Engine | Connection | Session) -> None:
+    """Refresh the planner's statistics after a write that changed many rows.
+
+    Without them SQLite guesses, and on a freshly imported archive it guessed a scan of
+    `ix_result_values_metric_value` for the leaderboard subquery (130 ms instead of 0.4 ms);
+    PostgreSQL's autovacuum catches up only later. SQLite samples `ANALYSIS_LIMIT` rows per
+    index (`PRAGMA analysis_limit`), so this stays cheap on a big file. Commits on an engine;
+    on a connection or session it runs in the caller's transaction.
+    """
+    if isinstance(bind, Engine):
+        with bind.begin() as conn:
+            analyze(conn)
+        return
+    postgres = is_postgres(bind)
+    execute = bind.exec_driver_sql if isinstance(bind, Connection) else bind.connection().exec_driver_sql
+    if postgres:
+        execute("ANALYZE")
+    else:
+        execute(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
+        execute("ANALYZE")
+    log.debug("planner statistics refreshed")
+
+
 def alembic_config(engine: Engine) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig  # alembic is imported only when a schema is checked
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -83,8 +112,23 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to `revision` (idempotent)."""
+    """Bring the schema up to `revision` (idempotent); a migration that ran leaves statistics fresh.
+
+    A SQLite file that has never been analysed (imported by an older sotabot) is analysed once too.
+    """
+    from alembic import command
+
+    before = current_revision(engine)
     command.upgrade(alembic_config(engine), revision)
+    if current_revision(engine) != before or not _has_statistics(engine):
+        analyze(engine)
+
+
+def _has_statistics(engine: Engine) -> bool:
+    if is_postgres(engine):
+        return True  # autovacuum analyses PostgreSQL tables in the background
+    with engine.connect() as conn:
+        return bool(conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first())
 
 
 def current_revision(engine: Engine) -> str | None:

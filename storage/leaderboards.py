@@ -171,9 +171,12 @@ _COUNTS = (
     .group_by(_R.c.benchmark_id)
     .subquery()
 )
+# `metric_id + 0` (SQLite's documented way to keep an index out of a term): values are reached
+# only through the benchmark's results. Without planner statistics SQLite otherwise walked
+# `ix_result_values_metric_value` over every value of the metric (130 ms instead of 0.4 ms).
 _HAS_VALUE = exists(
     select(literal(1))
-    .select_from(_R.join(_V, and_(_V.c.result_id == _R.c.id, _V.c.metric_id == _BM.c.metric_id)))
+    .select_from(_R.join(_V, and_(_V.c.result_id == _R.c.id, _V.c.metric_id + 0 == _BM.c.metric_id)))
     .where(_R.c.benchmark_id == _BM.c.benchmark_id, _V.c.value.is_not(None))
 )
 # One round trip: each benchmark of the tasks with its dataset, result count, last date and
@@ -195,7 +198,7 @@ _BENCHMARKS_SQL = (
 _SEEN_METRICS_SQL = (
     select(_R.c.benchmark_id, _M.c.id, _M.c.name, _M.c.direction, func.count(_V.c.value).label("numeric"))
     .join(_V, _V.c.result_id == _R.c.id)
-    .join(_M, _M.c.id == _V.c.metric_id)
+    .join(_M, _M.c.id == _V.c.metric_id + 0)  # never from the few metrics into all their values
     .where(_R.c.benchmark_id.in_(bindparam("bench_ids", expanding=True)))
     .group_by(_R.c.benchmark_id, _M.c.id, _M.c.name, _M.c.direction)
     .order_by(_R.c.benchmark_id, _M.c.name)

@@ -19,22 +19,47 @@ from sotabot.storage.config import ConfigError
 
 log = logging.getLogger("sotabot")
 
-COMMAND_MODULES = [
-    "sotabot.bot.cli.db",
-    "sotabot.bot.cli.poll",
-    "sotabot.bot.cli.archive",
-    "sotabot.bot.cli.events",
-    "sotabot.bot.cli.sota",
-    "sotabot.bot.cli.papers",
-    "sotabot.bot.cli.digest",
-    "sotabot.bot.cli.deliver",
-    "sotabot.bot.cli.status",
-    "sotabot.bot.cli.doctor",
-    "sotabot.bot.cli.run",
-]
+# Every subcommand: the module whose register(subparsers) defines it, and its one-line help.
+# `sotabot --help` lists them from here without importing any of them, and a command imports
+# only its own module (tests/bot/cli/test_registry.py checks this table against register()).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "db": ("sotabot.bot.cli.db", "database schema"),
+    "poll": ("sotabot.bot.cli.poll", "run one poll of an upstream source now"),
+    "import": ("sotabot.bot.cli.archive", "import Papers with Code archive dumps (plain or .gz, path or URL)"),
+    "events": ("sotabot.bot.cli.events", "list recent result events (new results, new SOTA, papers with code)"),
+    "sota": ("sotabot.bot.cli.sota", "the leaderboard of a task (state of the art, papers, code)"),
+    "tasks": ("sotabot.bot.cli.sota", "search tasks by name (fuzzy); without QUERY the most popular"),
+    "trending": ("sotabot.bot.cli.papers", "papers gaining stars and upvotes"),
+    "paper": ("sotabot.bot.cli.papers", "one paper with its code links"),
+    "digest": ("sotabot.bot.cli.digest", "daily digests"),
+    "deliver": ("sotabot.bot.cli.deliver", "send queued deliveries"),
+    "channels": ("sotabot.bot.cli.status", "list channels with their settings"),
+    "status": ("sotabot.bot.cli.status", "sources, outbox depth, next digests"),
+    "doctor": ("sotabot.bot.cli.doctor", "check config, database, tokens and upstream reachability"),
+    "run": (
+        "sotabot.bot.cli.run",
+        "run the bot: Slack, Discord, HTTP server and background jobs (terminal chat without tokens)",
+    ),
+    "discord": ("sotabot.bot.cli.run", "Discord set-up helpers"),
+}
+COMMAND_MODULES = list(dict.fromkeys(module for module, _ in COMMANDS.values()))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand `argv` names (skipping the global options), or None."""
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token == "--config":
+            skip = True
+        elif not token.startswith("-"):
+            return token if token in COMMANDS else None
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with `argv`, only the named command's module is imported (the rest are listed)."""
     parser = argparse.ArgumentParser(
         prog="sotabot",
         description="State of the art on task X, and where is the code.",
@@ -42,8 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="PATH", help="TOML config (default: $SOTABOT_CONFIG, ./sotabot.toml)")
     parser.add_argument("--debug", action="store_true", help="verbose logs and full tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    wanted = None if argv is None else _command_in(argv)
+    full = set(COMMAND_MODULES) if argv is None else {COMMANDS[wanted][0]} if wanted else set()
+    registered: set[str] = set()
+    for name, (module, help_text) in COMMANDS.items():
+        if module in full:
+            if module not in registered:
+                registered.add(module)
+                importlib.import_module(module).register(sub)
+        else:
+            sub.add_parser(name, help=help_text)
     return parser
 
 
@@ -58,7 +91,8 @@ def setup_logging(level: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

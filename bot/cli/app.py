@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from functools import cached_property
-
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING
 
 from sotabot.bot.settings import Config
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 
 class UserError(Exception):

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sotabot.sources.archive.clean import IN_CHUNK
 from sotabot.sources.archive.reader import local_copy
 from sotabot.sources.archive.report import ArchiveError, ImportReport, ProgressCallback
-from sotabot.storage.db import is_postgres
+from sotabot.storage.db import analyze, is_postgres
 from sotabot.storage.models import (
     Benchmark,
     BenchmarkMetric,
@@ -227,6 +227,7 @@ def run_file(
         report.bytes_read = path.stat().st_size
         if progress:
             progress(report.bytes_read, report.bytes_read, "import")
+    analyze(engine)  # a file is thousands of rows: leave the planner statistics that match them
     report.elapsed = time.perf_counter() - started
     log.debug("import %s", report.summary())
     return report
