@@ -53,6 +53,8 @@ NO_SECRET = Secret("")
 class DatabaseConfig:
     url: str = "sqlite:///sotabot.db"
     echo: bool = False
+    # SQLite: how long a write waits for another writer before it fails (and is retried).
+    busy_timeout_seconds: float = 30.0
 
 
 @dataclass

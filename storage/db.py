@@ -25,12 +25,21 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def make_engine(url: str, echo: bool = False, **connect_args: object) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout per connection."""
+DEFAULT_BUSY_TIMEOUT = 30.0
+
+
+def make_engine(
+    url: str, echo: bool = False, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, **connect_args: object
+) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout per connection.
+
+    `busy_timeout`: how long a SQLite write waits for another writer before "database is locked".
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        busy_ms = int(busy_timeout * 1000)
         engine = create_engine(
-            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30, **connect_args}
+            url, echo=echo, connect_args={"check_same_thread": False, "timeout": busy_timeout, **connect_args}
         )
 
         @event.listens_for(engine, "connect")
@@ -40,7 +49,7 @@ def make_engine(url: str, echo: bool = False, **connect_args: object) -> Engine:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.close()
 
         return engine
