@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 SLACK_GONE = frozenset({"channel_not_found", "not_in_channel", "is_archived", "channel_is_archived"})
 DISCORD_GONE = frozenset({10003, 50001})  # Unknown Channel, Missing Access
+# The loop goes round at least every 30 s; this long without progress (beyond an inline
+# rate-limit wait) while the database is fine means it is stuck.
+STALL_SECONDS = 90.0
 
 
 class SendError(Exception):
@@ -144,8 +147,9 @@ class DeliveryLoop:
         self._global_pause_until = 0.0
         self._sem = asyncio.Semaphore(max(1, config.delivery.concurrency))
         self.ledger = Ledger(engine, config.delivery.lease_seconds, self.now)
-        self.loop_at = time.monotonic()  # the last time the loop went round (for /healthz)
+        self.loop_at = time.monotonic()  # the last sign of progress (for /healthz)
         self.running = False
+        self.finished = False
 
     def wake(self) -> None:
         """Something was queued: look now instead of at the next due time (thread-safe)."""
@@ -186,7 +190,7 @@ class DeliveryLoop:
         try:
             await self._run(stop)
         finally:
-            self.running = False
+            self.running, self.finished = False, True
             await beat
             self.ledger.close()
         log.info("delivery loop stopped")
@@ -280,6 +284,7 @@ class DeliveryLoop:
         """Send one part, waiting out short rate limits in place so no earlier part repeats."""
         while True:
             await self._pace(item.channel_id)
+            self.loop_at = time.monotonic()
             async with self._sem:
                 try:
                     await sender.send_part(item, part)
@@ -304,6 +309,20 @@ def _retry_free(engine: Engine, delivery_id: int, error: str, at: datetime) -> N
 
 def _deactivate(engine: Engine, _delivery_id: int, channel_id: int, reason: str) -> None:
     deactivate_channel(engine, channel_id, reason)
+
+
+def delivery_health(loop: DeliveryLoop, stopping: asyncio.Event) -> tuple[str | None, str | None]:
+    """/healthz probe: stopped or stalled is a problem; a database that delays deliveries is a note."""
+    if stopping.is_set():
+        return None, None
+    if loop.finished:
+        return "delivery loop stopped", None
+    if loop.ledger.trouble is not None:
+        return None, f"deliveries delayed: database busy ({loop.ledger.trouble})"
+    idle = time.monotonic() - loop.loop_at
+    if loop.running and idle > STALL_SECONDS + loop.config.delivery.max_inline_wait_seconds:
+        return f"delivery loop stalled: no progress for {idle:.0f}s", None
+    return None, None
 
 
 def build_senders(config: Config) -> dict[str, Sender]:
@@ -338,6 +357,11 @@ def attach(service: Any) -> None:
         service.add_task("delivery", loop.run)
 
     if service.http_app is not None:
+        from sotabot.bot.platforms.slack import HEALTH_KEY
+
+        health = service.http_app[HEALTH_KEY]
+        if senders:
+            health.watch("delivery", lambda: delivery_health(loop, service.stop_event))
 
         async def metrics_route(_request: web.Request) -> web.Response:
             body = await asyncio.to_thread(metrics.render)
@@ -349,9 +373,18 @@ def attach(service: Any) -> None:
         return
     scheduler = build_scheduler(engine, config, on_queued=loop.wake, on_result=metrics.record_job)
     service.scheduler = scheduler
+    started = asyncio.Event()
+    if service.http_app is not None:
+
+        def scheduler_health() -> tuple[str | None, str | None]:
+            stopped = started.is_set() and not scheduler.running and not service.stop_event.is_set()
+            return ("scheduler stopped" if stopped else None), None
+
+        service.http_app[HEALTH_KEY].watch("scheduler", scheduler_health)
 
     async def start(_service: Any) -> None:
         scheduler.start()
+        started.set()
 
     async def stop(_service: Any) -> None:
         scheduler.shutdown(wait=False)

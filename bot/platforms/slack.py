@@ -32,10 +32,10 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from sotabot.bot.commands import CommandContext, handle
+from sotabot.bot.health import Health
 from sotabot.bot.render.slack import render_slack
 from sotabot.bot.settings import Config
 from sotabot.digests.message import Message
@@ -57,6 +57,7 @@ BUSY = "sotabot is busy right now; try that again in a minute."
 
 ENGINE_KEY: web.AppKey[Engine] = web.AppKey("engine", Engine)
 SLACK_APP_KEY: web.AppKey[AsyncApp] = web.AppKey("slack_app", AsyncApp)
+HEALTH_KEY: web.AppKey[Health] = web.AppKey("health", Health)
 
 CanManage = Callable[[Mapping[str, Any]], bool]
 _ANSWERERS: weakref.WeakKeyDictionary[AsyncApp, Answerer] = weakref.WeakKeyDictionary()
@@ -293,22 +294,6 @@ async def _upload_files(client: AsyncWebClient, channel: str, files: list[dict[s
             log.warning("slack chart upload to %s failed: %s", channel, exc)
 
 
-async def _healthz(request: web.Request) -> web.Response:
-    """200 "ok" when the database answers; 503 otherwise (for load balancers and compose)."""
-    engine = request.app[ENGINE_KEY]
-
-    def ping() -> None:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-
-    try:
-        await asyncio.to_thread(ping)
-    except Exception as exc:
-        log.warning("healthz: database check failed: %s", type(exc).__name__)
-        return web.Response(status=503, text="database unavailable")
-    return web.Response(text="ok")
-
-
 async def _slack_events(request: web.Request) -> web.Response:
     bolt_request = await to_bolt_request(request)
     bolt_response = await request.app[SLACK_APP_KEY].async_dispatch(bolt_request)
@@ -319,7 +304,10 @@ def build_http_app(engine: Engine, config: Config, slack_app: AsyncApp | None = 
     """GET /healthz and, with a Slack app, POST `slack.path`; others add routes (e.g. /metrics)."""
     app = web.Application()
     app[ENGINE_KEY] = engine
-    app.router.add_get("/healthz", _healthz)
+    health = Health(engine)
+    app[HEALTH_KEY] = health
+    app.router.add_get("/healthz", health.route)
+    app.on_cleanup.append(health.close)
     if slack_app is not None:
         app[SLACK_APP_KEY] = slack_app
         app.router.add_post(config.slack.path, _slack_events)
