@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sotabot.storage.config import NO_SECRET, ConfigError, Secret, StorageConfig
+from sotabot.storage.config import NO_SECRET, ConfigError, Secret, StorageConfig, require_positive
 
 
 @dataclass
@@ -76,6 +76,16 @@ class SourcesSettings(StorageConfig):
 
     def validate(self) -> None:
         super().validate()
+        require_positive(
+            self,
+            "sources.http.timeout_seconds",
+            "sources.http.max_body_bytes",
+            "sources.arxiv.page_size",
+            "sources.github.search_per_minute",
+            "sources.paperswithcode.requests_per_second",
+            "sources.paperswithcode.max_body_bytes",
+            "sources.paperswithcode.tasks_per_poll",
+        )
         for name, direction in self.metrics.items():
             if direction not in ("higher", "lower"):
                 raise ConfigError(f"metrics.{name}", f"must be 'higher' or 'lower', got {direction!r}")
