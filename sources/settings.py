@@ -16,6 +16,12 @@ class HttpConfig:
     backoff_base_seconds: float = 2.0
     backoff_max_seconds: float = 300.0
     max_body_bytes: int = 64 * 1024 * 1024
+    # Wall-clock bounds: one request (connect, headers and the whole body, however slowly it
+    # drips), one poll run, and the longest Retry-After waited out (longer: an error, retried
+    # at the next poll).
+    request_deadline_seconds: float = 120.0
+    poll_deadline_seconds: float = 1800.0
+    max_retry_after_seconds: float = 120.0
 
 
 @dataclass
@@ -79,10 +85,11 @@ class SourcesSettings(StorageConfig):
         require_positive(
             self,
             "sources.http.timeout_seconds",
+            "sources.http.request_deadline_seconds",
+            "sources.http.poll_deadline_seconds",
             "sources.http.max_body_bytes",
             "sources.arxiv.page_size",
             "sources.github.search_per_minute",
-            "sources.paperswithcode.requests_per_second",
             "sources.paperswithcode.max_body_bytes",
             "sources.paperswithcode.tasks_per_poll",
         )
