@@ -118,6 +118,12 @@ def build_scheduler(
     scheduler = AsyncIOScheduler(timezone=UTC)
 
     async def guarded(job_id: str, func: Callable[[Engine, DigestsSettings], Any]) -> None:
+        try:
+            await _job(job_id, func)
+        except asyncio.CancelledError:  # the service is stopping: not an error worth a traceback
+            log.info("job %s stopped with the service; it runs again after the next start", job_id)
+
+    async def _job(job_id: str, func: Callable[[Engine, DigestsSettings], Any]) -> None:
         if not await asyncio.to_thread(leadership.is_leader):
             return
         delay = FIRST_DB_RETRY_SECONDS
