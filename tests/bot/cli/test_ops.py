@@ -76,3 +76,25 @@ def test_channels_lists_settings(db, capsys):
 def test_deliver_without_a_platform_token_says_so(db, capsys):
     assert main(["deliver", "--once"]) == 1
     assert "no platform token" in capsys.readouterr().err
+
+
+def test_status_lists_two_channels_due_at_the_same_instant_in_channel_order(db, capsys):
+    with Session(db) as s:
+        for name in ("C-LONDON-2", "C-LONDON-1"):  # both 09:00 Europe/London: the same UTC instant
+            s.add(
+                Channel(
+                    platform="slack",
+                    workspace="T1",
+                    channel=name,
+                    timezone="Europe/London",
+                    digest_enabled=True,
+                    created_at=datetime(2020, 1, 1, tzinfo=UTC),
+                )
+            )
+        s.commit()
+    assert main(["status", "--json"]) == 0
+    due = [d for d in json.loads(capsys.readouterr().out)["next_digests"] if "LONDON" in d["channel"]]
+    assert [d["channel"] for d in due] == ["slack:T1:C-LONDON-2", "slack:T1:C-LONDON-1"]  # by id on a tie
+    assert due[0]["at_utc"] == due[1]["at_utc"]
+    assert main(["status"]) == 0
+    assert "C-LONDON-1" in capsys.readouterr().out
