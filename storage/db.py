@@ -91,9 +91,40 @@ def alembic_config(engine: Engine) -> AlembicConfig:
     return cfg
 
 
+class NewerDatabase(RuntimeError):
+    """The database carries a schema revision this sotabot does not know: a newer one wrote it."""
+
+    def __init__(self, revision: str) -> None:
+        super().__init__(f"this database was written by a newer sotabot (revision {revision}); upgrade sotabot")
+        self.revision = revision
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to `revision` (idempotent)."""
-    command.upgrade(alembic_config(engine), revision)
+    """Bring the schema up to `revision` (idempotent); NewerDatabase if it is already past what we know."""
+    from alembic.script import ScriptDirectory
+
+    cfg = alembic_config(engine)
+    current = current_revision(engine)
+    if current is not None:
+        known = {rev.revision for rev in ScriptDirectory.from_config(cfg).walk_revisions()}
+        if current not in known:
+            raise NewerDatabase(current)
+    command.upgrade(cfg, revision)
+
+
+def disk_full_message(exc: BaseException, database_url: str = "") -> str | None:
+    """"no space left on device: PATH" when `exc` is a full disk (SQLite's or the OS's words), else None."""
+    import errno
+
+    text = str(getattr(exc, "orig", None) or exc)
+    full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+    if not full and "database or disk is full" not in text and "No space left on device" not in text:
+        return None
+    path = getattr(exc, "filename", None) if isinstance(exc, OSError) else None
+    if not path and database_url:
+        parsed = make_url(database_url)
+        path = parsed.database if parsed.get_backend_name() == "sqlite" else parsed.render_as_string()
+    return f"no space left on device: {path or 'the database'}"
 
 
 def current_revision(engine: Engine) -> str | None:
