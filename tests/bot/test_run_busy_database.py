@@ -167,9 +167,10 @@ def _assert_exactly_once_and_healthy(
 
 
 @pytest.mark.slow
-def test_a_write_lock_held_longer_than_busy_timeout_and_lease_delays_digests_but_repeats_none(tmp_path):
+@pytest.mark.parametrize("processes", [1, 2], ids=["one-process", "two-processes"])
+def test_a_write_lock_held_longer_than_busy_timeout_and_lease_delays_digests_but_repeats_none(tmp_path, processes):
     url = f"sqlite:///{tmp_path / 'busy.db'}"
-    counts, probe, procs, log = _run_with_lock(url, tmp_path)
+    counts, probe, procs, log = _run_with_lock(url, tmp_path, processes=processes)
     _assert_exactly_once_and_healthy(counts, probe, procs, log)
     assert "database busy" in log  # the delay is explained in the log
 
