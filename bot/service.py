@@ -60,6 +60,7 @@ def run_until_stopped(service: Service) -> int:
     transactions roll back (SQLite's journal, PostgreSQL's closed connection), and every
     delivery not recorded as sent stays in the outbox.
     """
+    service.hold_upstream_stop = True
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     stuck: list[str] = []
@@ -161,6 +162,9 @@ class Service:
         self.on_shutdown: list[Hook] = []
         self.stop_event = asyncio.Event()
         self.exit_code = 0
+        # After run() returns, keep upstream requests stopped (run_until_stopped: the process
+        # exits next, so polls still in flight must end); in-process callers get them back.
+        self.hold_upstream_stop = False
         self.http_app: web.Application | None = None
         self.http_port: int | None = None  # the bound port once serving (useful when port = 0)
         self.slack_app: Any | None = None  # slack_bolt AsyncApp
@@ -235,6 +239,8 @@ class Service:
             await self._supervise(tasks)
         finally:
             await self._shutdown(tasks, runner)
+            if not self.hold_upstream_stop:
+                UPSTREAM_STOP.clear()
         return self.exit_code
 
     async def _guard(self, func: BackgroundTask) -> None:
