@@ -88,3 +88,30 @@ def test_the_delivery_probe_names_a_stopped_or_stalled_loop_and_notes_a_busy_dat
     assert delivery_health(loop, stopping) == ("delivery loop stopped", None)
     stopping.set()  # a normal stop is not a failure
     assert delivery_health(loop, stopping) == (None, None)
+
+
+async def test_a_running_service_whose_scheduler_stopped_is_503_scheduler_stopped(sqlite_engine):
+    import aiohttp
+
+    from sotabot.bot.service import Service
+    from tests.bot.test_metrics import _config
+    from tests.fakes.slack_api import FakeSlackApi
+
+    with FakeSlackApi() as api:
+        service = Service(sqlite_engine, _config(api.url))
+        runner = asyncio.create_task(service.run())
+        try:
+            for _ in range(400):
+                if service.http_port:
+                    break
+                await asyncio.sleep(0.025)
+            base = f"http://127.0.0.1:{service.http_port}"
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"{base}/healthz") as resp:
+                    assert (resp.status, await resp.text()) == (200, "ok")
+                service.scheduler.shutdown(wait=False)
+                async with http.get(f"{base}/healthz") as resp:
+                    assert (resp.status, await resp.text()) == (503, "scheduler stopped")
+        finally:
+            service.request_stop()
+            assert await asyncio.wait_for(runner, 20) == 0
