@@ -7,6 +7,8 @@ Rate limits (Slack 429 + Retry-After, Discord 429 retry_after) are waited out in
 `max_inline_wait_seconds` (so a split message never resends its first parts), longer ones
 reschedule the row without using up an attempt. Other failures back off exponentially and
 the row is dead after `max_attempts`, error kept. A channel that is gone is marked inactive.
+Claims, leases and the records after each send go through `bot.ledger.Ledger`, which
+retries them for as long as the database is busy or full, so a send happens once.
 """
 
 from __future__ import annotations
@@ -21,16 +23,21 @@ from typing import Any, Protocol
 
 import httpx
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
+from sotabot.bot.ledger import Ledger, db_reason
 from sotabot.bot.settings import Config
 from sotabot.digests.message import Message
-from sotabot.storage.outbox import Claimed, claim_due, deactivate_channel, mark_dead, mark_retry, mark_sent, next_due_at
+from sotabot.storage.outbox import Claimed, deactivate_channel, mark_dead, mark_retry, mark_sent, next_due_at
 
 log = logging.getLogger(__name__)
 
 SLACK_GONE = frozenset({"channel_not_found", "not_in_channel", "is_archived", "channel_is_archived"})
 # Cannot post here: the channel is switched off (logged), never retried.
 DISCORD_GONE = frozenset({10003, 50001, 50013, 50083})  # Unknown Channel, Missing Access/Permissions, archived thread
+# The loop goes round at least every 30 s; this long without progress (beyond an inline
+# rate-limit wait) while the database is fine means it is stuck.
+STALL_SECONDS = 90.0
 
 
 class SendError(Exception):
@@ -201,6 +208,10 @@ class DeliveryLoop:
         self._last_sent: dict[int, float] = {}
         self._global_pause_until = 0.0
         self._sem = asyncio.Semaphore(max(1, config.delivery.concurrency))
+        self.ledger = Ledger(engine, config.delivery.lease_seconds, self.now)
+        self.loop_at = time.monotonic()  # the last sign of progress (for /healthz)
+        self.running = False
+        self.finished = False
 
     def wake(self) -> None:
         """Something was queued: look now instead of at the next due time (thread-safe)."""
@@ -209,10 +220,21 @@ class DeliveryLoop:
 
     async def drain_once(self) -> int:
         """Send everything due now; returns how many deliveries were attempted."""
-        lease = timedelta(seconds=self.config.delivery.lease_seconds)
+        if self.ledger.beating:
+            return await self._drain()
+        stop = asyncio.Event()
+        beat = asyncio.ensure_future(self.ledger.heartbeat(stop))
+        try:
+            return await self._drain()
+        finally:
+            stop.set()
+            await beat
+
+    async def _drain(self) -> int:
         total = 0
         while True:
-            claimed = await asyncio.to_thread(claim_due, self.engine, self.now(), self.batch, lease)
+            self.loop_at = time.monotonic()
+            claimed = await self.ledger.claim(self.now(), self.batch)
             if not claimed:
                 return total
             by_channel: dict[int, list[Claimed]] = defaultdict(list)
@@ -225,10 +247,25 @@ class DeliveryLoop:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         log.info("delivery loop started (%s)", ", ".join(sorted(self.senders)) or "no platforms")
+        self.running = True
+        beat = asyncio.ensure_future(self.ledger.heartbeat(stop))
+        try:
+            await self._run(stop)
+        finally:
+            self.running, self.finished = False, True
+            await beat
+            self.ledger.close()
+        log.info("delivery loop stopped")
+
+    async def _run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            self.loop_at = time.monotonic()
             try:
-                await self.drain_once()
+                await self._drain()
                 due = await asyncio.to_thread(next_due_at, self.engine)
+            except SQLAlchemyError as exc:  # busy, full or unreachable: the ledger logged why
+                log.debug("delivery loop waits for the database: %s", db_reason(exc))
+                due = self.now() + timedelta(seconds=1)
             except Exception:
                 log.exception("delivery loop error; retrying in 5s")
                 due = self.now() + timedelta(seconds=5)
@@ -242,7 +279,6 @@ class DeliveryLoop:
             _, pending = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             for waiter in pending:
                 waiter.cancel()
-        log.info("delivery loop stopped")
 
     async def _pace(self, channel_id: int) -> None:
         interval = self.config.delivery.per_channel_interval_seconds
@@ -251,19 +287,21 @@ class DeliveryLoop:
             await asyncio.sleep(wait)
 
     async def _send_channel(self, items: list[Claimed]) -> None:
-        for item in sorted(items, key=lambda c: c.id):
+        ordered = sorted(items, key=lambda c: c.id)
+        for index, item in enumerate(ordered):
             outcome = await self._send_one(item)
             if self.metrics is not None:
                 self.metrics.deliveries.labels(item.platform, outcome).inc()
-            if outcome == "gone":
+            if outcome == "gone":  # the channel's other rows died with it
+                self.ledger.owned.difference_update(rest.id for rest in ordered[index + 1 :])
                 return
 
     async def _send_one(self, item: Claimed) -> str:
         sender = self.senders.get(item.platform)
         if sender is None:
             at = self.now() + timedelta(minutes=5)
-            await asyncio.to_thread(
-                mark_retry, self.engine, item.id, f"platform {item.platform} not configured", at, count_attempt=False
+            await self.ledger.record(
+                item.id, "skipped", _retry_free, f"platform {item.platform} not configured", at, sent=False
             )
             return "skipped"
         try:
@@ -271,7 +309,7 @@ class DeliveryLoop:
             parts = sender.parts(message)
         except Exception as exc:  # a payload we cannot render will never succeed
             log.error("delivery %s: cannot render payload: %s", item.id, exc)
-            await asyncio.to_thread(mark_dead, self.engine, item.id, f"render: {exc}")
+            await self.ledger.record(item.id, "dead", mark_dead, f"render: {exc}", sent=False)
             self.stats["dead"] += 1
             return "dead"
         try:
@@ -279,27 +317,28 @@ class DeliveryLoop:
                 await self._send_part(sender, item, part)
         except ChannelGone as exc:
             log.warning("channel %s (%s) is gone: %s; marking it inactive", item.channel, item.platform, exc)
-            await asyncio.to_thread(deactivate_channel, self.engine, item.channel_id, str(exc))
+            await self.ledger.record(item.id, "gone", _deactivate, item.channel_id, str(exc), sent=False)
             self.stats["gone"] += 1
             return "gone"
         except RateLimited as exc:
             at = self.now() + timedelta(seconds=exc.retry_after)
-            await asyncio.to_thread(mark_retry, self.engine, item.id, str(exc), at, count_attempt=False)
+            await self.ledger.record(item.id, "rate limited", _retry_free, str(exc), at, sent=False)
             self.stats["rate_limited"] += 1
             return "retry"
         except Exception as exc:
             error = str(exc) or type(exc).__name__
             if item.attempts >= self.config.delivery.max_attempts:
                 log.error("delivery %s to %s dead after %d attempts: %s", item.id, item.channel, item.attempts, error)
-                await asyncio.to_thread(mark_dead, self.engine, item.id, error)
+                await self.ledger.record(item.id, "dead", mark_dead, error, sent=False)
                 self.stats["dead"] += 1
                 return "dead"
             delay = self.config.delivery.backoff_base_seconds * (2 ** (item.attempts - 1))
             log.warning("delivery %s to %s failed (%s); retry in %.0fs", item.id, item.channel, error, delay)
-            await asyncio.to_thread(mark_retry, self.engine, item.id, error, self.now() + timedelta(seconds=delay))
+            at = self.now() + timedelta(seconds=delay)
+            await self.ledger.record(item.id, "retry", mark_retry, error, at, sent=False)
             self.stats["failed"] += 1
             return "retry"
-        await asyncio.to_thread(mark_sent, self.engine, item.id, self.now())
+        await self.ledger.record(item.id, "sent", mark_sent, self.now(), sent=True)
         self.stats["sent"] += 1
         return "sent"
 
@@ -307,6 +346,7 @@ class DeliveryLoop:
         """Send one part, waiting out short rate limits in place so no earlier part repeats."""
         while True:
             await self._pace(item.channel_id)
+            self.loop_at = time.monotonic()
             async with self._sem:
                 try:
                     await sender.send_part(item, part)
@@ -322,6 +362,29 @@ class DeliveryLoop:
                 finally:
                     self._last_sent[item.channel_id] = max(self._last_sent.get(item.channel_id, 0.0), time.monotonic())
             return
+
+
+def _retry_free(engine: Engine, delivery_id: int, error: str, at: datetime) -> None:
+    """Back to pending without using up an attempt (rate limits, an unconfigured platform)."""
+    mark_retry(engine, delivery_id, error, at, count_attempt=False)
+
+
+def _deactivate(engine: Engine, _delivery_id: int, channel_id: int, reason: str) -> None:
+    deactivate_channel(engine, channel_id, reason)
+
+
+def delivery_health(loop: DeliveryLoop, stopping: asyncio.Event) -> tuple[str | None, str | None]:
+    """/healthz probe: stopped or stalled is a problem; a database that delays deliveries is a note."""
+    if stopping.is_set():
+        return None, None
+    if loop.finished:
+        return "delivery loop stopped", None
+    if loop.ledger.trouble is not None:
+        return None, f"deliveries delayed: database busy ({loop.ledger.trouble})"
+    idle = time.monotonic() - loop.loop_at
+    if loop.running and idle > STALL_SECONDS + loop.config.delivery.max_inline_wait_seconds:
+        return f"delivery loop stalled: no progress for {idle:.0f}s", None
+    return None, None
 
 
 def build_senders(config: Config) -> dict[str, Sender]:
@@ -356,6 +419,11 @@ def attach(service: Any) -> None:
         service.add_task("delivery", loop.run)
 
     if service.http_app is not None:
+        from sotabot.bot.platforms.slack import HEALTH_KEY
+
+        health = service.http_app[HEALTH_KEY]
+        if senders:
+            health.watch("delivery", lambda: delivery_health(loop, service.stop_event))
 
         async def metrics_route(_request: web.Request) -> web.Response:
             body = await asyncio.to_thread(metrics.render)
@@ -367,9 +435,18 @@ def attach(service: Any) -> None:
         return
     scheduler = build_scheduler(engine, config, on_queued=loop.wake, on_result=metrics.record_job)
     service.scheduler = scheduler
+    started = asyncio.Event()
+    if service.http_app is not None:
+
+        def scheduler_health() -> tuple[str | None, str | None]:
+            stopped = started.is_set() and not scheduler.running and not service.stop_event.is_set()
+            return ("scheduler stopped" if stopped else None), None
+
+        service.http_app[HEALTH_KEY].watch("scheduler", scheduler_health)
 
     async def start(_service: Any) -> None:
         scheduler.start()
+        started.set()
 
     async def stop(_service: Any) -> None:
         scheduler.shutdown(wait=False)

@@ -18,8 +18,11 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -28,6 +31,7 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 
 from sotabot.bot.settings import Config
+from sotabot.sources.upstream.http import STOP as UPSTREAM_STOP
 from sotabot.storage.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -38,11 +42,53 @@ Hook = Callable[["Service"], Awaitable[None]]
 # Optional modules that join the service: each may expose `attach(service: Service) -> None`.
 PLUGINS = ("sotabot.digests.scheduler", "sotabot.bot.delivery")
 
-SHUTDOWN_GRACE_SECONDS = 10.0
+# SIGTERM to exit stays within 10 s: tasks get this long to finish, worker threads EXIT_GRACE_SECONDS more.
+SHUTDOWN_GRACE_SECONDS = 5.0
+EXIT_GRACE_SECONDS = 2.0
 # How long a thread may hold the GIL while another waits (Python's default is 5 ms). The event
 # loop (Slack acks, Discord heartbeats) then gets it back within 1 ms from threads computing
 # answers: bench/slack_load.py shows ack p99 several times lower under load.
 GIL_SWITCH_INTERVAL = 0.001
+
+
+def run_until_stopped(service: Service) -> int:
+    """`asyncio.run(service.run())`, except that a worker thread still stuck at the end cannot hold the exit.
+
+    asyncio.run joins every default-executor thread without a time limit (a poll reading a
+    dripping upstream, a write waiting for a lock), so SIGTERM could leave the process alive.
+    Here they get EXIT_GRACE_SECONDS; then the process exits without them: their open
+    transactions roll back (SQLite's journal, PostgreSQL's closed connection), and every
+    delivery not recorded as sent stays in the outbox.
+    """
+    service.hold_upstream_stop = True
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    stuck: list[str] = []
+    try:
+        code = loop.run_until_complete(service.run())
+    finally:
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        with contextlib.suppress(TimeoutError):
+            loop.run_until_complete(asyncio.wait_for(loop.shutdown_default_executor(), EXIT_GRACE_SECONDS))
+        asyncio.set_event_loop(None)
+        loop.close()
+        me = threading.current_thread()
+        deadline = time.monotonic() + EXIT_GRACE_SECONDS
+        for thread in threading.enumerate():
+            if thread is not me and not thread.daemon:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        stuck = [t.name for t in threading.enumerate() if t.is_alive() and not t.daemon and t is not me]
+    if stuck:
+        log.warning("exiting with %d worker threads still busy (%s)", len(stuck), ", ".join(sorted(stuck))[:200])
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def tune_interpreter() -> None:
@@ -116,6 +162,9 @@ class Service:
         self.on_shutdown: list[Hook] = []
         self.stop_event = asyncio.Event()
         self.exit_code = 0
+        # After run() returns, keep upstream requests stopped (run_until_stopped: the process
+        # exits next, so polls still in flight must end); in-process callers get them back.
+        self.hold_upstream_stop = False
         self.http_app: web.Application | None = None
         self.http_port: int | None = None  # the bound port once serving (useful when port = 0)
         self.slack_app: Any | None = None  # slack_bolt AsyncApp
@@ -168,6 +217,7 @@ class Service:
         """Start everything, wait for a signal, quit or a fatal error, then close it all."""
         loop = asyncio.get_running_loop()
         tune_interpreter()
+        UPSTREAM_STOP.clear()
         self._install_signal_handlers(loop)
         log.info("sotabot run: %s", self.plan.describe())
         tasks: dict[asyncio.Task[Any], tuple[str, bool]] = {}  # task -> (name, ends the service)
@@ -189,6 +239,8 @@ class Service:
             await self._supervise(tasks)
         finally:
             await self._shutdown(tasks, runner)
+            if not self.hold_upstream_stop:
+                UPSTREAM_STOP.clear()
         return self.exit_code
 
     async def _guard(self, func: BackgroundTask) -> None:
@@ -249,6 +301,7 @@ class Service:
 
     async def _shutdown(self, tasks: dict[asyncio.Task[Any], tuple[str, bool]], runner: web.AppRunner | None) -> None:
         self.stop_event.set()
+        UPSTREAM_STOP.set()  # polls in flight end at their next byte or backoff
         live = [t for t in tasks if not t.done()]
         if live:
             _, still = await asyncio.wait(live, timeout=SHUTDOWN_GRACE_SECONDS)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sotabot.digests.settings import DigestsSettings
-from sotabot.storage.config import NO_SECRET, ConfigError, Secret, load
+from sotabot.storage.config import NO_SECRET, ConfigError, Secret, load, require_positive
 
 
 @dataclass
@@ -67,6 +67,9 @@ class Config(DigestsSettings):
 
     def validate(self) -> None:
         super().validate()
+        require_positive(self, "delivery.concurrency", "delivery.max_attempts")
+        if self.delivery.lease_seconds < 1:
+            raise ConfigError("delivery.lease_seconds", f"must be at least 1, got {self.delivery.lease_seconds!r}")
         for key, port in (("server.port", self.server.port), ("slack.port", self.slack.port)):
             if not 0 <= port <= 65535:
                 raise ConfigError(key, f"must be a port number, got {port}")

@@ -21,6 +21,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from sotabot.digests.alerts import build_alerts
 from sotabot.digests.digest import send_due
@@ -32,6 +33,11 @@ log = logging.getLogger(__name__)
 
 LEADER_LOCK_KEY = 0x50_7A_B0_7  # arbitrary, constant across processes of one deployment
 ALERT_INTERVAL_SECONDS = 60
+# A job whose transaction cannot commit (database busy or full) is run again this often,
+# with doubling waits, before it waits for its next interval. Every job is idempotent and
+# commits its work with the mark that it was done, so a retry finishes what one did not.
+DB_RETRIES = 4
+FIRST_DB_RETRY_SECONDS = 2.0
 
 
 class Leadership:
@@ -112,15 +118,35 @@ def build_scheduler(
     scheduler = AsyncIOScheduler(timezone=UTC)
 
     async def guarded(job_id: str, func: Callable[[Engine, DigestsSettings], Any]) -> None:
+        try:
+            await _job(job_id, func)
+        except asyncio.CancelledError:  # the service is stopping: not an error worth a traceback
+            log.info("job %s stopped with the service; it runs again after the next start", job_id)
+
+    async def _job(job_id: str, func: Callable[[Engine, DigestsSettings], Any]) -> None:
         if not await asyncio.to_thread(leadership.is_leader):
             return
-        try:
-            result = await asyncio.to_thread(func, engine, config)
-        except Exception as exc:
-            log.exception("job %s failed; it runs again at its next interval", job_id)
-            if on_result is not None:
-                on_result(job_id, None, exc)
-            return
+        delay = FIRST_DB_RETRY_SECONDS
+        for attempt in range(DB_RETRIES + 1):
+            try:
+                result = await asyncio.to_thread(func, engine, config)
+            except OperationalError as exc:  # locked, full, unreachable: what did not commit is not done
+                reason = str(exc.orig or exc).splitlines()[0][:200]
+                if attempt < DB_RETRIES:
+                    log.warning("job %s could not commit (%s); retrying in %.0fs", job_id, reason, delay)
+                    await asyncio.sleep(delay)
+                    delay *= 2
+                    continue
+                log.warning("job %s could not commit (%s); it runs again at its next interval", job_id, reason)
+                if on_result is not None:
+                    on_result(job_id, None, exc)
+                return
+            except Exception as exc:
+                log.exception("job %s failed; it runs again at its next interval", job_id)
+                if on_result is not None:
+                    on_result(job_id, None, exc)
+                return
+            break
         if on_result is not None:
             on_result(job_id, result, None)
         summary = getattr(result, "summary", None)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sotabot.sources.settings import SourcesSettings
-from sotabot.storage.config import ConfigError
+from sotabot.storage.config import ConfigError, require_positive
 
 
 @dataclass
@@ -36,6 +36,7 @@ class DigestsSettings(SourcesSettings):
 
     def validate(self) -> None:
         super().validate()
+        require_positive(self, "digest.tick_seconds", "scheduler.misfire_grace_seconds")
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", self.digest.default_time):
             raise ConfigError("digest.default_time", f"must be HH:MM, got {self.digest.default_time!r}")
         try:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from sotabot.sources.settings import SourcesSettings
-from sotabot.sources.upstream.http import UpstreamError
+from sotabot.sources.upstream.http import UpstreamError, poll_deadline
 from sotabot.storage.db import analyze
 from sotabot.storage.models import ERROR_CHARS, SourceState
 from sotabot.storage.results import NEW_SOTA, RecordOutcome
@@ -117,8 +117,13 @@ def run_poll(
     client: _Client | None = None,
     now: Callable[[], datetime] | None = None,
     record: bool = True,
+    deadline: float | None = None,
 ) -> PollReport:
     """Run one poll's `body` in the frame every poller shares.
+
+    `deadline`: seconds of wall-clock time for the whole run (`Poller.poll` sets the
+    configured one); a poll cut off by it ends with that error recorded, shown by
+    `sotabot status`, and whatever transaction it had open rolled back.
 
     An upstream outage or a database fault ends the poll with an error in the report (the
     scheduler must go on); the client's requests are counted and it is closed; the outcome
@@ -127,7 +132,11 @@ def run_poll(
     """
     report = PollReport(source)
     try:
-        body(report)
+        if deadline is None:
+            body(report)
+        else:
+            with poll_deadline(deadline):
+                body(report)
     except UpstreamError as exc:
         report.errors.append(str(exc)[:500])
         log.warning("%s: %s", source, exc)
@@ -165,9 +174,13 @@ class Poller:
     interval_minutes: Callable[[SourcesSettings], int]
 
     def poll(self, engine: Engine, config: SourcesSettings, since: date | None = None) -> PollReport:
-        """Run the poll (the module is imported on first use: a CLI start imports no client it does not need)."""
+        """Run the poll within `sources.http.poll_deadline_seconds` of wall-clock time.
+
+        The module is imported on first use: a CLI start imports no client it does not need.
+        """
         func: Callable[..., Any] = importlib.import_module(self.module).poll
-        return func(engine, config, since=since)
+        with poll_deadline(config.sources.http.poll_deadline_seconds):
+            return func(engine, config, since=since)
 
 
 POLLERS: tuple[Poller, ...] = (

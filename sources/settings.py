@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sotabot.storage.config import NO_SECRET, ConfigError, Secret, StorageConfig
+from sotabot.storage.config import NO_SECRET, ConfigError, Secret, StorageConfig, require_positive
 
 
 @dataclass
@@ -16,6 +16,12 @@ class HttpConfig:
     backoff_base_seconds: float = 2.0
     backoff_max_seconds: float = 300.0
     max_body_bytes: int = 64 * 1024 * 1024
+    # Wall-clock bounds: one request (connect, headers and the whole body, however slowly it
+    # drips), one poll run, and the longest Retry-After waited out (longer: an error, retried
+    # at the next poll).
+    request_deadline_seconds: float = 120.0
+    poll_deadline_seconds: float = 1800.0
+    max_retry_after_seconds: float = 120.0
 
 
 @dataclass
@@ -83,6 +89,17 @@ class SourcesSettings(StorageConfig):
 
     def validate(self) -> None:
         super().validate()
+        require_positive(
+            self,
+            "sources.http.timeout_seconds",
+            "sources.http.request_deadline_seconds",
+            "sources.http.poll_deadline_seconds",
+            "sources.http.max_body_bytes",
+            "sources.arxiv.page_size",
+            "sources.github.search_per_minute",
+            "sources.paperswithcode.max_body_bytes",
+            "sources.paperswithcode.tasks_per_poll",
+        )
         for name, direction in self.metrics.items():
             if direction not in ("higher", "lower"):
                 raise ConfigError(f"metrics.{name}", f"must be 'higher' or 'lower', got {direction!r}")

@@ -9,6 +9,7 @@ all of them and a wrong value fails at start naming the key (the CLI exits 2).
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import tomllib
@@ -53,6 +54,8 @@ NO_SECRET = Secret("")
 class DatabaseConfig:
     url: str = "sqlite:///sotabot.db"
     echo: bool = False
+    # SQLite: how long a write waits for another writer before it fails (and is retried).
+    busy_timeout_seconds: float = 30.0
 
 
 @dataclass
@@ -82,8 +85,60 @@ class StorageConfig:
         if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", self.database.url):
             raise ConfigError("database.url", "must be a sqlite:// or postgresql+psycopg:// URL")
         for key, value in walk(self):
-            if key.endswith("_url") and key != "database.url" and not re.match(r"^https?://", value):
-                raise ConfigError(key, f"must be an http(s) URL, got {value!r}")
+            if key.endswith("_url") and key != "database.url":
+                check_http_url(key, value)
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                check_number(key, value)
+        require_positive(self, "database.busy_timeout_seconds")
+
+
+# Upper bounds by unit: a span longer than this is a typo, and longer ones overflow the
+# scheduler's and datetime's arithmetic (`sources.arxiv.poll_interval_minutes = 99999999999`
+# puts the next run past the year 9999). Counts, sizes and rates share one bound.
+YEAR_SECONDS = 366 * 86400
+SPAN_LIMITS = {"_seconds": YEAR_SECONDS, "_minutes": YEAR_SECONDS // 60, "_hours": YEAR_SECONDS // 3600, "_days": 3660}
+COUNT_LIMIT = 2**31 - 1
+HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?")
+
+
+def check_number(key: str, value: float) -> None:
+    """Finite, not negative, and within the bound its unit allows (the suffix of its name)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(key, f"must be a finite number, got {value!r}")
+    if value < 0:
+        raise ConfigError(key, f"must not be negative, got {value!r}")
+    limit = next((n for suffix, n in SPAN_LIMITS.items() if key.endswith(suffix)), COUNT_LIMIT)
+    if value > limit:
+        raise ConfigError(key, f"must be at most {limit}, got {value!r}")
+
+
+def require_positive(cfg: Any, *keys: str) -> None:
+    """Keys where 0 cannot work (a lease, a timeout, a batch size): each must be above 0."""
+    for key in keys:
+        value: Any = cfg
+        for part in key.split("."):
+            value = getattr(value, part)
+        if not value > 0:
+            raise ConfigError(key, f"must be greater than 0, got {value!r}")
+
+
+def check_http_url(key: str, value: str) -> None:
+    """An http(s) URL with a host that can be resolved as written (no spaces, a valid port)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme not in ("http", "https"):
+        raise ConfigError(key, f"must be an http(s) URL, got {value!r}")
+    host = parts.hostname or ""
+    is_ip6 = parts.netloc.split("@")[-1].startswith("[")
+    if not host or (not is_ip6 and not HOSTNAME.fullmatch(host)) or any(c.isspace() for c in value):
+        raise ConfigError(key, f"must be a URL with a valid host name, got {value!r}")
+    if port == 0:
+        raise ConfigError(key, f"must not use port 0, got {value!r}")
 
 
 def walk(obj: Any, prefix: str = "") -> typing.Iterator[tuple[str, Any]]:
@@ -143,6 +198,8 @@ def _coerce(key: str, tp: Any, raw: Any, from_env: bool) -> Any:
             value = None
         if value is None or (tp is int and isinstance(raw, float) and not raw.is_integer()):
             raise ConfigError(key, f"must be {'an integer' if tp is int else 'a number'}, got {raw!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(key, f"must be a finite number, got {raw!r}")
         if value < 0:
             raise ConfigError(key, f"must not be negative, got {raw!r}")
         return value

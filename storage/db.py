@@ -26,12 +26,21 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def make_engine(url: str, echo: bool = False, **connect_args: object) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout per connection."""
+DEFAULT_BUSY_TIMEOUT = 30.0
+
+
+def make_engine(
+    url: str, echo: bool = False, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, **connect_args: object
+) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout per connection.
+
+    `busy_timeout`: how long a SQLite write waits for another writer before "database is locked".
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        busy_ms = int(busy_timeout * 1000)
         engine = create_engine(
-            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30, **connect_args}
+            url, echo=echo, connect_args={"check_same_thread": False, "timeout": busy_timeout, **connect_args}
         )
 
         @event.listens_for(engine, "connect")
@@ -41,7 +50,7 @@ def make_engine(url: str, echo: bool = False, **connect_args: object) -> Engine:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.close()
 
         return engine
@@ -111,15 +120,30 @@ def alembic_config(engine: Engine) -> AlembicConfig:
     return cfg
 
 
+class NewerDatabase(RuntimeError):
+    """The database carries a schema revision this sotabot does not know: a newer one wrote it."""
+
+    def __init__(self, revision: str) -> None:
+        super().__init__(f"this database was written by a newer sotabot (revision {revision}); upgrade sotabot")
+        self.revision = revision
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema up to `revision` (idempotent); a migration that ran leaves statistics fresh.
 
-    A SQLite file that has never been analysed (imported by an older sotabot) is analysed once too.
+    NewerDatabase if the database is already past what this sotabot knows. A SQLite file that
+    has never been analysed (imported by an older sotabot) is analysed once too.
     """
     from alembic import command
+    from alembic.script import ScriptDirectory
 
+    cfg = alembic_config(engine)
     before = current_revision(engine)
-    command.upgrade(alembic_config(engine), revision)
+    if before is not None:
+        known = {rev.revision for rev in ScriptDirectory.from_config(cfg).walk_revisions()}
+        if before not in known:
+            raise NewerDatabase(before)
+    command.upgrade(cfg, revision)
     if current_revision(engine) != before or not _has_statistics(engine):
         analyze(engine)
 
@@ -129,6 +153,21 @@ def _has_statistics(engine: Engine) -> bool:
         return True  # autovacuum analyses PostgreSQL tables in the background
     with engine.connect() as conn:
         return bool(conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first())
+
+
+def disk_full_message(exc: BaseException, database_url: str = "") -> str | None:
+    """"no space left on device: PATH" when `exc` is a full disk (SQLite's or the OS's words), else None."""
+    import errno
+
+    text = str(getattr(exc, "orig", None) or exc)
+    full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+    if not full and "database or disk is full" not in text and "No space left on device" not in text:
+        return None
+    path = getattr(exc, "filename", None) if isinstance(exc, OSError) else None
+    if not path and database_url:
+        parsed = make_url(database_url)
+        path = parsed.database if parsed.get_backend_name() == "sqlite" else parsed.render_as_string()
+    return f"no space left on device: {path or 'the database'}"
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -5,14 +5,23 @@ A delivery moves pending -> sending -> sent (or back to pending with backoff, or
 a crash leaves the row in `sending`; after `lease` seconds it is due again. The only
 duplicate a crash can cause is that one send in flight. On PostgreSQL several processes
 claim with `FOR UPDATE SKIP LOCKED`, so each row goes to exactly one of them.
+
+A busy database must not turn into a duplicate: a live owner renews its leases
+(`renew_leases`) and the caller decides whether an expired `sending` row may be taken over
+(`reclaim_stale`). Every write here first takes the write lock (`BEGIN IMMEDIATE` on SQLite,
+the row-exclusive table lock on PostgreSQL) and reports how long that took, so the delivery
+loop can tell a busy database from a dead owner.
 """
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, false, func, or_, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -64,13 +73,51 @@ def enqueue(
     return insert_or_ignore(session, Delivery, values, ("channel_id", "dedupe_key"), returning=Delivery.id) is not None
 
 
-def claim_due(engine: Engine, now: datetime, limit: int = 50, lease: timedelta = DEFAULT_LEASE) -> list[Claimed]:
-    """Mark up to `limit` due deliveries as sending (attempt counted) and return them."""
-    due = or_(
-        and_(Delivery.state == PENDING, Delivery.next_attempt_at <= now),
-        and_(Delivery.state == SENDING, Delivery.next_attempt_at <= now),  # lease expired: crashed sender
-    )
+def lock_for_write(session: Session) -> float:
+    """Take the write lock before reading what to change; returns the seconds it took.
+
+    SQLite: `BEGIN IMMEDIATE`, so the rows read are the rows updated (a deferred transaction
+    that reads first fails with "database is locked" when another writer committed meanwhile).
+    PostgreSQL: the table lock every UPDATE takes anyway; it waits behind a LOCK TABLE.
+    """
+    started = time.monotonic()
+    if is_postgres(session):
+        session.execute(text(f"LOCK TABLE {Delivery.__tablename__} IN ROW EXCLUSIVE MODE"))
+    else:
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    return time.monotonic() - started
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The rows claimed and how long the claim waited for the write lock."""
+
+    rows: list[Claimed]
+    lock_wait: float
+
+
+def claim(
+    engine: Engine,
+    now: datetime,
+    limit: int = 50,
+    lease: timedelta = DEFAULT_LEASE,
+    *,
+    reclaim_stale: bool = True,
+    stale_max_lock_wait: float = math.inf,
+    exclude: Collection[int] = (),
+) -> Claim:
+    """Mark up to `limit` due deliveries as sending (attempt counted) and return them.
+
+    `reclaim_stale`: whether `sending` rows whose lease expired may be taken over; only if the
+    write lock came within `stale_max_lock_wait` seconds, too (a long wait means the database
+    was busy, so their owner may be alive and about to renew). `exclude`: rows this process
+    owns already.
+    """
     with Session(engine) as session:
+        waited = lock_for_write(session)
+        stale_ok = reclaim_stale and waited <= stale_max_lock_wait
+        stale = and_(Delivery.state == SENDING, Delivery.next_attempt_at <= now) if stale_ok else false()
+        due = or_(and_(Delivery.state == PENDING, Delivery.next_attempt_at <= now), stale)
         query = (
             select(Delivery, Channel)
             .join(Channel, col(Channel.id) == Delivery.channel_id)
@@ -78,6 +125,8 @@ def claim_due(engine: Engine, now: datetime, limit: int = 50, lease: timedelta =
             .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
             .limit(limit)
         )
+        if exclude:
+            query = query.where(col(Delivery.id).not_in(list(exclude)))
         if is_postgres(engine):
             query = query.with_for_update(skip_locked=True, of=Delivery)  # type: ignore[arg-type]
         rows = session.exec(query).all()
@@ -100,7 +149,33 @@ def claim_due(engine: Engine, now: datetime, limit: int = 50, lease: timedelta =
                 )
             )
         session.commit()
-        return claimed
+        return Claim(claimed, waited)
+
+
+def claim_due(engine: Engine, now: datetime, limit: int = 50, lease: timedelta = DEFAULT_LEASE) -> list[Claimed]:
+    """`claim` for a caller that owns nothing (a fresh `sotabot deliver`): expired leases are due."""
+    return claim(engine, now, limit, lease).rows
+
+
+def renew_leases(
+    engine: Engine, ids: Collection[int], lease: timedelta, now: Callable[[], datetime] = utcnow
+) -> float:
+    """Extend the lease of rows this process is still sending; returns the write-lock wait.
+
+    The new expiry counts from when the lock was granted, not from when it was asked for.
+    With no ids it only takes and releases the write lock: a probe of how busy the database is.
+    """
+    with Session(engine) as session:
+        waited = lock_for_write(session)
+        until = now() + lease
+        if ids:
+            session.execute(
+                update(Delivery)
+                .where(col(Delivery.id).in_(list(ids)), col(Delivery.state) == SENDING)
+                .values(next_attempt_at=until)
+            )
+        session.commit()
+        return waited
 
 
 def mark_sent(engine: Engine, delivery_id: int, now: datetime) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from sotabot.bot.cli.app import App, UserError
 from sotabot.bot.settings import load_config
 from sotabot.storage.config import ConfigError
+from sotabot.storage.db import NewerDatabase, disk_full_message
 
 log = logging.getLogger("sotabot")
 
@@ -114,9 +115,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except NewerDatabase as exc:
+        print(f"sotabot: {exc}", file=sys.stderr)
+        return 1
     except Exception as exc:
         if args.debug:
             raise
+        full = disk_full_message(exc, config.database.url)
+        if full is not None:
+            print(f"sotabot: {full}", file=sys.stderr)
+            return 1
         log.debug("unexpected error", exc_info=True)
         print(f"sotabot: error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
         return 1

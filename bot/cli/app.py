@@ -30,7 +30,8 @@ class App:
     def engine(self) -> Engine:
         from sotabot.storage.db import make_engine, upgrade
 
-        engine = make_engine(self.config.database.url, echo=self.config.database.echo)
+        database = self.config.database
+        engine = make_engine(database.url, echo=database.echo, busy_timeout=database.busy_timeout_seconds)
         if self.prepare:
             upgrade(engine)
             self.on_ready(engine)

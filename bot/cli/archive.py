@@ -80,7 +80,8 @@ def _import(args: argparse.Namespace, app: App) -> int:
     importer = IMPORTERS[args.kind]
     # The archive is imported into the schema as it is: the starter leaderboards that a first
     # `sotabot sota` would load are not wanted underneath a real archive.
-    engine = make_engine(app.config.database.url, echo=app.config.database.echo)
+    database = app.config.database
+    engine = make_engine(database.url, echo=database.echo, busy_timeout=database.busy_timeout_seconds)
     upgrade(engine)
     try:
         for source in args.sources:

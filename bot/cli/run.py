@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 from sotabot.bot.cli.app import App, UserError
 
@@ -22,10 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace, app: App) -> int:
-    from sotabot.bot.service import Service
+    from sotabot.bot.service import Service, run_until_stopped
 
-    service = Service(app.engine, app.config)
-    return asyncio.run(service.run())
+    return run_until_stopped(Service(app.engine, app.config))
 
 
 def _invite_url(args: argparse.Namespace, app: App) -> int:

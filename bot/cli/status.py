@@ -106,7 +106,7 @@ def _status(args: argparse.Namespace, app: App) -> int:
         channels = session.exec(
             select(Channel).where(col(Channel.digest_enabled).is_(True), col(Channel.active).is_(True))
         ).all()
-        upcoming = sorted((next_digest_at(ch, now), ch) for ch in channels)[:10]
+        upcoming = sorted(((next_digest_at(ch, now), ch) for ch in channels), key=lambda p: (p[0], p[1].id or 0))[:10]
         next_digests = [
             {"channel": f"{ch.platform}:{ch.workspace}:{ch.channel}", "at_utc": at.isoformat()} for at, ch in upcoming
         ]

@@ -55,6 +55,55 @@ class _CountingReader(io.RawIOBase):
         return n or 0
 
 
+# Bounds on what one file may expand to: gzip can grow a few hundred KB into gigabytes, and
+# the JSON parser holds a whole string in memory until its closing quote.
+MAX_DECOMPRESSED_BYTES = 32 << 30  # the real archive's largest file is a few GB
+MAX_VALUE_BYTES = 16 << 20  # the longest abstract is a few KB, the longest table record ~1 MB
+
+
+class _Guard(io.RawIOBase):
+    """The decompressed stream, failing fast past MAX_DECOMPRESSED_BYTES or a quote-less run
+    longer than MAX_VALUE_BYTES (one JSON string or number that long: no real record has one).
+
+    Two C-level `find`s a chunk, so the check costs nothing next to parsing.
+    """
+
+    def __init__(self, inner: IO[bytes], label: str, max_total: int, max_value: int) -> None:
+        self.inner = inner
+        self.label = label
+        self.max_total = max_total
+        self.max_value = max_value
+        self.total = 0
+        self.since_quote = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.inner.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.total += n
+        if self.total > self.max_total:
+            raise ArchiveError(
+                f"{self.label}: decompresses to more than {self.max_total >> 20} MB; refusing to read further"
+            )
+        first = data.find(b'"')
+        if first == -1:
+            self.since_quote += n
+        else:
+            if self.since_quote + first > self.max_value:
+                self.since_quote += first
+            else:
+                self.since_quote = n - 1 - data.rfind(b'"')
+        if self.since_quote > self.max_value:
+            raise ArchiveError(
+                f"{self.label}: one JSON value is longer than {self.max_value >> 20} MB "
+                f"(at byte {self.total} after decompression); not an archive dump"
+            )
+        return n
+
+
 def _is_url(source: str | os.PathLike[str]) -> bool:
     return str(source).startswith(("http://", "https://"))
 
@@ -128,7 +177,8 @@ def open_stream(
         stream: IO[bytes] = buffered
         if buffered.peek(2)[:2] == b"\x1f\x8b":
             stream = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
-        yield stream, counter
+        guard = _Guard(stream, label, MAX_DECOMPRESSED_BYTES, MAX_VALUE_BYTES)
+        yield io.BufferedReader(guard, READ_BUFFER), counter
     finally:
         raw.close()
 

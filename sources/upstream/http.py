@@ -4,15 +4,23 @@ Politeness is explicit (minimum interval between requests, one connection, a Use
 with a contact address), failures are retried with exponential backoff that honours
 Retry-After, bodies are capped, and time comes from an injectable clock so tests can check
 the pacing from the fake server's request log without sleeping.
+
+Every wait is bounded in wall-clock time: a request ends after `request_deadline` however
+slowly its body drips, a poll run's deadline (`poll_deadline`, set by the poll frame)
+ends every request and backoff inside it, a Retry-After beyond `max_retry_after` is an
+error for the next poll to retry, and `STOP` (set when `sotabot run` stops) ends them all
+at the next byte or sleep.
 """
 
 from __future__ import annotations
 
+import contextvars
 import email.utils
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,6 +32,20 @@ log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "sotabot/0.1 (+https://github.com/sotabot/sotabot)"
+
+
+STOP = threading.Event()  # the process is stopping: requests and backoffs end now
+_POLL_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("poll_deadline", default=None)
+
+
+@contextmanager
+def poll_deadline(seconds: float | None) -> Iterator[None]:
+    """Requests made inside (in this thread) end once `seconds` of wall-clock time have passed."""
+    token = _POLL_DEADLINE.set(time.monotonic() + seconds if seconds else None)
+    try:
+        yield
+    finally:
+        _POLL_DEADLINE.reset(token)
 
 
 class Clock(Protocol):
@@ -38,7 +60,7 @@ class SystemClock:
 
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
-            time.sleep(seconds)
+            STOP.wait(seconds)
 
     def time(self) -> float:
         return time.time()
@@ -53,6 +75,10 @@ class UpstreamError(Exception):
         self.url = url
 
 
+class DeadlineExceeded(UpstreamError):
+    """A request or a whole poll ran out of wall-clock time (or the process is stopping)."""
+
+
 @dataclass
 class Politeness:
     min_interval: float = 0.0
@@ -61,6 +87,8 @@ class Politeness:
     backoff_max: float = 300.0
     max_body_bytes: int = 64 * 1024 * 1024
     timeout: float = 20.0
+    request_deadline: float = 120.0
+    max_retry_after: float = 120.0
 
     @classmethod
     def from_config(cls, http: HttpConfig, **overrides: Any) -> Politeness:
@@ -70,6 +98,8 @@ class Politeness:
             "backoff_max": http.backoff_max_seconds,
             "max_body_bytes": http.max_body_bytes,
             "timeout": http.timeout_seconds,
+            "request_deadline": http.request_deadline_seconds,
+            "max_retry_after": http.max_retry_after_seconds,
         }
         values.update(overrides)
         return cls(**values)
@@ -143,9 +173,32 @@ class PoliteClient:
             delay = max(delay, min(retry_after, self.politeness.backoff_max))
         return delay
 
+    def _check_time(self, url: str, started: float | None = None) -> float:
+        """Seconds left before a deadline; raises DeadlineExceeded when none are."""
+        if STOP.is_set():
+            raise DeadlineExceeded(f"{self.name}: stopped", url=url)
+        now = time.monotonic()
+        left = float("inf")
+        if started is not None:
+            left = started + self.politeness.request_deadline - now
+            if left <= 0:
+                raise DeadlineExceeded(
+                    f"{self.name}: {url} took longer than the {self.politeness.request_deadline:.0f}s request deadline",
+                    url=url,
+                )
+        poll_end = _POLL_DEADLINE.get()
+        if poll_end is not None:
+            if poll_end <= now:
+                raise DeadlineExceeded(f"{self.name}: poll cut off by its deadline at {url}", url=url)
+            left = min(left, poll_end - now)
+        return left
+
     def _send_once(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         cap = self.politeness.max_body_bytes
-        request = self._client.build_request(method, url.lstrip("/"), **kwargs)
+        started = time.monotonic()
+        left = self._check_time(url, started)
+        timeout = min(float(kwargs.pop("timeout", None) or self.politeness.timeout), left)
+        request = self._client.build_request(method, url.lstrip("/"), timeout=timeout, **kwargs)
         response = self._client.send(request, stream=True)
         try:
             declared = response.headers.get("Content-Length")
@@ -158,6 +211,7 @@ class PoliteClient:
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():
+                self._check_time(url, started)  # a body dripping byte by byte still ends on time
                 size += len(chunk)
                 if size > cap:
                     raise UpstreamError(
@@ -208,9 +262,21 @@ class PoliteClient:
                         response.headers.get("Retry-After"), self.clock.time()
                     )
                     last_error = f"HTTP {response.status_code}"
+                    if retry_after is not None and retry_after > self.politeness.max_retry_after:
+                        raise UpstreamError(
+                            f"{self.name}: {method} {url}: HTTP {response.status_code} with Retry-After "
+                            f"{retry_after:.0f}s, beyond the {self.politeness.max_retry_after:.0f}s cap; "
+                            "trying again at the next poll",
+                            status=response.status_code,
+                            url=url,
+                        )
                 if attempt == self.politeness.max_retries:
                     break
                 delay = self._backoff(attempt, retry_after)
+                if delay >= self._check_time(url):
+                    raise DeadlineExceeded(
+                        f"{self.name}: poll cut off by its deadline at {method} {url} ({last_error})", url=url
+                    )
                 log.warning(
                     "%s %s %s failed (%s); retry %d/%d in %.1fs",
                     self.name, method, url, last_error, attempt + 1, self.politeness.max_retries, delay,

@@ -57,6 +57,9 @@ async def test_metrics_count_deliveries_and_show_the_outbox(sqlite_engine):
             service.request_stop()
             assert await asyncio.wait_for(runner, 20) == 0
     assert [p.text for p in api.posts] == ["hello lab", "new result"]
+    from sotabot.sources.upstream.http import STOP
+
+    assert not STOP.is_set()  # an in-process service gives upstream requests back when it stops
     assert 'sotabot_deliveries_total{outcome="sent",platform="slack"} 2.0' in body
     assert 'sotabot_outbox_deliveries{state="sent"} 2.0' in body
     assert 'sotabot_outbox_deliveries{state="pending"} 0.0' in body

@@ -111,3 +111,70 @@ def test_on_postgresql_one_process_holds_the_lock_and_another_takes_over_when_it
 
 def test_on_sqlite_the_single_process_is_always_the_leader(sqlite_engine):
     assert Leadership(sqlite_engine).is_leader() is True
+
+
+def test_a_digest_job_that_cannot_commit_retries_until_the_lock_goes(tmp_path, caplog):
+    import threading
+
+    from sotabot.storage.db import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'busy.db'}", busy_timeout=0.3)
+    upgrade(engine)
+    cfg = Config()
+    cfg.digest.send_empty = True
+    for source in (cfg.sources.arxiv, cfg.sources.huggingface, cfg.sources.paperswithcode):
+        source.poll_interval_minutes = 0
+    cfg.sources.github.refresh_interval_minutes = 0
+    with Session(engine) as s:
+        s.add(
+            Channel(
+                platform="slack",
+                workspace="T",
+                channel="C",
+                digest_enabled=True,
+                digest_time=datetime.now(UTC).strftime("%H:%M"),
+                created_at=datetime(2020, 1, 1, tzinfo=UTC),
+            )
+        )
+        s.commit()
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_write_lock() -> None:
+        with make_engine(f"sqlite:///{tmp_path / 'busy.db'}").connect() as conn:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            locked.set()
+            release.wait(10)
+            conn.rollback()
+
+    holder = threading.Thread(target=hold_the_write_lock)
+    holder.start()
+    locked.wait(5)
+    digested = asyncio.Event()
+    outcomes: list[BaseException | None] = []
+
+    def on_result(job_id: str, _result: object, exc: BaseException | None) -> None:
+        if job_id == "digest":
+            outcomes.append(exc)
+            digested.set()
+
+    async def run() -> None:
+        scheduler = build_scheduler(engine, cfg, on_result=on_result)
+        scheduler.start()
+        try:
+            await asyncio.sleep(3.0)  # the first run (after 1 s) and its first retry meet the lock
+            assert not digested.is_set()
+            release.set()
+            await asyncio.wait_for(digested.wait(), timeout=20)
+        finally:
+            scheduler.shutdown(wait=False)
+
+    try:
+        asyncio.run(run())
+    finally:
+        release.set()
+        holder.join()
+    with Session(engine) as s:
+        assert [d.dedupe_key.split(":")[0] for d in s.exec(select(Delivery)).all()] == ["digest"]
+    assert outcomes == [None]  # one run, finished by its retry, not a failure
+    assert "job digest could not commit (database is locked); retrying" in caplog.text
+    engine.dispose()

@@ -36,7 +36,11 @@ class Reply:
 
 @dataclass
 class Fault:
-    """One injected failure: kind is status | timeout | truncate | oversize | reset."""
+    """One injected failure: kind is status | timeout | truncate | oversize | reset | drip.
+
+    drip: a 200 whose body comes one byte every `seconds` (default 1) for up to 10 minutes,
+    so every read succeeds and only a wall-clock deadline ends the request.
+    """
 
     kind: str
     status: int = 503
@@ -161,6 +165,20 @@ class FakeUpstream:
                     self.send_header("Content-Length", "1000")
                     self.end_headers()
                     self.wfile.write(b'{"truncated": [1, 2, ')
+                    self.close_connection = True
+                    return True
+                if fault.kind == "drip":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", "600")
+                    self.end_headers()
+                    for _ in range(600):
+                        try:
+                            self.wfile.write(b" ")
+                            self.wfile.flush()
+                        except OSError:  # the client gave up: that is the point
+                            break
+                        time.sleep(fault.seconds or 1.0)
                     self.close_connection = True
                     return True
                 if fault.kind == "oversize":

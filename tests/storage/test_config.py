@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import tomllib
 from pathlib import Path
 
@@ -86,6 +87,21 @@ def test_config_file_from_environment_variable(tmp_path):
         ('[databse]\nurl = "x"\n', {}, "databse"),
         ('[metrics]\n"WER" = "smaller"\n', {}, "metrics.WER"),
         ('[sources.github]\napi_url = "ftp://x"\n', {}, "sources.github.api_url"),
+        # values that used to pass at start and fail at run time
+        ("[delivery]\nlease_seconds = inf\n", {}, "delivery.lease_seconds"),
+        ("", {"SOTABOT_DELIVERY__LEASE_SECONDS": "inf"}, "delivery.lease_seconds"),
+        ("", {"SOTABOT_DELIVERY__LEASE_SECONDS": "nan"}, "delivery.lease_seconds"),
+        ("[scheduler]\nmisfire_grace_seconds = 0\n", {}, "scheduler.misfire_grace_seconds"),
+        ("[sources.arxiv]\npoll_interval_minutes = 99999999999\n", {}, "sources.arxiv.poll_interval_minutes"),
+        ('[sources.arxiv]\napi_url = "http://exa mple.com"\n', {}, "sources.arxiv.api_url"),
+        ('[slack]\napi_url = "http://exa mple.com"\n', {}, "slack.api_url"),
+        ('[discord]\napi_url = "https://"\n', {}, "discord.api_url"),
+        ('[sources.github]\napi_url = "https://api.github.com:99999"\n', {}, "sources.github.api_url"),
+        ("[delivery]\nconcurrency = 0\n", {}, "delivery.concurrency"),
+        ("[digest]\ntick_seconds = 0\n", {}, "digest.tick_seconds"),
+        ("[sources.http]\ntimeout_seconds = 0\n", {}, "sources.http.timeout_seconds"),
+        ("[sources.http]\nmax_body_bytes = 99999999999999\n", {}, "sources.http.max_body_bytes"),
+        ("[delivery]\nbackoff_base_seconds = 1e300\n", {}, "delivery.backoff_base_seconds"),
     ],
 )
 def test_a_wrong_value_names_the_key(tmp_path, toml, env, key):
@@ -94,6 +110,34 @@ def test_a_wrong_value_names_the_key(tmp_path, toml, env, key):
     with pytest.raises(ConfigError) as err:
         load_config(path, environ=env)
     assert err.value.key == key
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "key"),
+    [
+        ("SOTABOT_DELIVERY__LEASE_SECONDS", "inf", "delivery.lease_seconds"),
+        ("SOTABOT_SCHEDULER__MISFIRE_GRACE_SECONDS", "0", "scheduler.misfire_grace_seconds"),
+        ("SOTABOT_SOURCES__ARXIV__POLL_INTERVAL_MINUTES", "99999999999", "sources.arxiv.poll_interval_minutes"),
+        ("SOTABOT_SOURCES__HUGGINGFACE__API_URL", "http://exa mple.com", "sources.huggingface.api_url"),
+    ],
+)
+def test_run_exits_2_naming_the_key_before_anything_runs(tmp_path, repo_root, variable, value, key):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOTABOT_")}
+    env.update({"SOTABOT_DATABASE__URL": f"sqlite:///{tmp_path / 'never.db'}", variable: value})
+    proc = subprocess.run(
+        [sys.executable, "-m", "sotabot.bot.cli", "run"],
+        cwd=repo_root, env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert key in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "never.db").exists()  # nothing ran, not even the migrations
+
+
+def test_every_default_passes_the_bounds():
+    load_config(environ={})
 
 
 def test_the_cli_exits_2_with_the_key_name(tmp_path, monkeypatch, capsys):

@@ -76,3 +76,57 @@ def test_channels_lists_settings(db, capsys):
 def test_deliver_without_a_platform_token_says_so(db, capsys):
     assert main(["deliver", "--once"]) == 1
     assert "no platform token" in capsys.readouterr().err
+
+
+def test_status_lists_two_channels_due_at_the_same_instant_in_channel_order(db, capsys):
+    with Session(db) as s:
+        for name in ("C-LONDON-2", "C-LONDON-1"):  # both 09:00 Europe/London: the same UTC instant
+            s.add(
+                Channel(
+                    platform="slack",
+                    workspace="T1",
+                    channel=name,
+                    timezone="Europe/London",
+                    digest_enabled=True,
+                    created_at=datetime(2020, 1, 1, tzinfo=UTC),
+                )
+            )
+        s.commit()
+    assert main(["status", "--json"]) == 0
+    due = [d for d in json.loads(capsys.readouterr().out)["next_digests"] if "LONDON" in d["channel"]]
+    assert [d["channel"] for d in due] == ["slack:T1:C-LONDON-2", "slack:T1:C-LONDON-1"]  # by id on a tie
+    assert due[0]["at_utc"] == due[1]["at_utc"]
+    assert main(["status"]) == 0
+    assert "C-LONDON-1" in capsys.readouterr().out
+
+
+def test_a_database_from_a_newer_sotabot_is_named_not_a_traceback(db, capsys):
+    from sqlalchemy import text
+
+    with db.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'f00dfacecafe'"))
+    assert main(["status"]) == 1
+    err = capsys.readouterr().err
+    assert "this database was written by a newer sotabot (revision f00dfacecafe); upgrade sotabot" in err
+    assert "Traceback" not in err
+
+
+def test_a_full_disk_is_said_in_words_with_the_path(tmp_path):
+    import errno
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from sotabot.storage.db import disk_full_message
+
+    url = f"sqlite:///{tmp_path / 'full.db'}"
+    engine = make_engine(url)
+    with pytest.raises(OperationalError) as err, engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA max_page_count = 2")  # SQLite's own "database or disk is full"
+        conn.execute(text("CREATE TABLE big (x TEXT)"))
+        conn.execute(text("INSERT INTO big VALUES (:x)"), [{"x": "x" * 4000}] * 20)
+    assert disk_full_message(err.value, url) == f"no space left on device: {tmp_path / 'full.db'}"
+    enospc = OSError(errno.ENOSPC, "No space left on device", "/var/lib/sotabot/import.tmp")
+    assert disk_full_message(enospc) == "no space left on device: /var/lib/sotabot/import.tmp"
+    assert disk_full_message(OSError(errno.EACCES, "Permission denied")) is None
+    engine.dispose()

@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -231,6 +232,31 @@ async def test_a_timestamp_older_than_five_minutes_gets_401_and_changes_nothing(
     assert count(engine, Subscription) == 0
     assert count(engine, Channel) == 0
     assert fake_slack.answers("stale") == []
+
+
+@pytest.mark.parametrize("timestamp", ["abc", "", "1e9", "９９", "-5", "99999999999999999999"])
+async def test_a_malformed_timestamp_gets_401_without_a_traceback(
+    bot, fake_slack, engine, slash_body, caplog, timestamp
+):
+    body = slash_body("subscribe image-classification", fake_slack.response_url("garbage"))
+    headers = {**signed_headers(body), "X-Slack-Request-Timestamp": timestamp}
+    with caplog.at_level(logging.DEBUG):
+        status, _, _ = await bot.post(body, headers)
+    assert status == 401
+    assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
+    assert count(engine, Subscription) == 0
+
+
+async def test_rejected_requests_are_logged_at_debug_without_their_body(bot, fake_slack, slash_body, caplog):
+    body = slash_body("subscribe image-classification", fake_slack.response_url("forged"))
+    headers = signed_headers(body, secret="not-the-secret")
+    with caplog.at_level(logging.DEBUG):
+        status, _, _ = await bot.post(body, headers)
+    assert status == 401
+    rejected = [r for r in caplog.records if "rejected" in r.getMessage()]
+    assert [r.levelno for r in rejected] == [logging.DEBUG]
+    for needle in ("image-classification", "response_url", "W111", "hooks"):
+        assert needle not in caplog.text
 
 
 async def test_the_same_subscribe_correctly_signed_does_subscribe_the_channel(bot, fake_slack, engine, slash_body):

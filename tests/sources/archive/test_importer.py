@@ -410,6 +410,53 @@ def test_a_truncated_gzip_file_changes_nothing(loaded, tmp_path, pwc_tables):
     assert snapshot(loaded) == before
 
 
+def _one_huge_string(path: Path, megabytes: int) -> Path:
+    """A small .json.gz whose one record holds a string of `megabytes` MB (gzip packs it ~1000:1)."""
+    block = b"a" * (1 << 20)
+    with gzip.open(path, "wb", compresslevel=9) as out:
+        out.write(b'[{"paper_url": "https://arxiv.org/abs/2101.00001", "abstract": "')
+        for _ in range(megabytes):
+            out.write(block)
+        out.write(b'"}]')
+    return path
+
+
+@pytest.mark.parametrize("importer", [import_papers, import_links, import_tables], ids=["papers", "links", "tables"])
+def test_one_huge_string_in_a_small_gzip_fails_fast_with_bounded_memory(loaded, tmp_path, importer):
+    import resource
+    import time
+
+    from sotabot.sources.archive import reader
+
+    path = _one_huge_string(tmp_path / "bomb.json.gz", 400)
+    assert path.stat().st_size < 1 << 20  # under a megabyte on disk, 400 MB unpacked
+    before = snapshot(loaded)
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    with pytest.raises(ArchiveError, match=r"one JSON value is longer than 16 MB") as err:
+        importer(loaded, path)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+    assert grown_mb < 4 * (reader.MAX_VALUE_BYTES >> 20)  # stopped near the cap, not at 400 MB
+    assert time.monotonic() - started < 30
+    assert snapshot(loaded) == before
+
+
+def test_a_file_that_decompresses_past_the_cap_is_refused(loaded, tmp_path, monkeypatch):
+    from sotabot.sources.archive import reader
+
+    monkeypatch.setattr(reader, "MAX_DECOMPRESSED_BYTES", 1 << 20)
+    rows = [
+        {"paper_url": f"https://arxiv.org/abs/2101.{i:05d}", "repo_url": "https://github.com/a/b"} for i in range(20000)
+    ]
+    path = tmp_path / "big.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(rows).encode()))
+    before = snapshot(loaded)
+    with pytest.raises(ArchiveError, match=r"decompresses to more than 1 MB"):
+        import_links(loaded, path)
+    assert snapshot(loaded) == before
+
+
 def test_a_missing_file_is_named(loaded, tmp_path):
     with pytest.raises(ArchiveError, match="no such file") as err:
         import_tables(loaded, tmp_path / "nope.json")

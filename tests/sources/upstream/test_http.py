@@ -6,7 +6,14 @@ import itertools
 
 import pytest
 
-from sotabot.sources.upstream.http import PoliteClient, Politeness, UpstreamError, parse_retry_after
+from sotabot.sources.upstream.http import (
+    DeadlineExceeded,
+    PoliteClient,
+    Politeness,
+    UpstreamError,
+    parse_retry_after,
+    poll_deadline,
+)
 from tests.fakes.clock import FakeClock
 from tests.fakes.upstream import FakeUpstream, Fault, Reply
 
@@ -75,3 +82,56 @@ def test_retry_after_accepts_seconds_and_http_dates():
     assert parse_retry_after("12", now=0) == 12
     assert parse_retry_after("Thu, 01 Jan 1970 00:01:40 GMT", now=40) == pytest.approx(60)
     assert parse_retry_after("soon", now=0) is None
+
+
+def test_a_retry_after_beyond_the_cap_is_an_error_for_the_next_poll_not_a_wait(server):
+    server.fail("/ok", Fault("status", status=429, retry_after="86400"))
+    with client(server, max_retry_after=120.0) as c, pytest.raises(UpstreamError) as err:
+        c.get("/ok")
+    assert "Retry-After 86400s, beyond the 120s cap" in str(err.value)
+    assert server.clock.sleeps == [] and len(server.log) == 1  # no wait, no second request
+
+
+def test_a_body_dripping_a_byte_a_second_ends_at_the_request_deadline():
+    import time
+
+    with FakeUpstream() as srv:
+        srv.fail("/slow", Fault("drip", seconds=0.2), times=10)
+        started = time.monotonic()
+        politeness = Politeness(request_deadline=1.0, max_retries=0)
+        with PoliteClient(srv.url, politeness=politeness) as c, pytest.raises(DeadlineExceeded) as err:
+            c.get("/slow")
+        assert time.monotonic() - started < 3.0  # each read succeeds; only the deadline ends it
+    assert "took longer than the 1s request deadline" in str(err.value)
+
+
+def test_a_poll_deadline_ends_requests_and_backoffs_inside_it(server):
+    import time
+
+    server.fail("/ok", Fault("status", status=503), times=10)
+    with client(server, backoff_base=1.0, max_retries=10) as c, poll_deadline(0.2):
+        time.sleep(0.25)
+        with pytest.raises(DeadlineExceeded) as err:
+            c.get("/ok")
+    assert "poll cut off by its deadline" in str(err.value)
+    assert len(server.log) == 0
+
+
+def test_a_poll_cut_off_by_its_deadline_is_recorded_for_status(sqlite_engine):
+    import time
+
+    from sqlmodel import Session, select
+
+    from sotabot.sources.poll import run_poll
+    from sotabot.storage.models import SourceState
+
+    with FakeUpstream() as srv:
+        srv.fail("/feed", Fault("drip", seconds=0.2), times=10)
+        http = PoliteClient(srv.url, politeness=Politeness(request_deadline=60.0, max_retries=0))
+        started = time.monotonic()
+        report = run_poll(sqlite_engine, "dripping", lambda r: http.get("/feed"), client=http, deadline=1.0)
+        assert time.monotonic() - started < 3.0
+    assert report.errors and "poll cut off by its deadline" in report.errors[0]
+    with Session(sqlite_engine) as s:
+        state = s.exec(select(SourceState).where(SourceState.source == "dripping")).one()
+    assert "poll cut off by its deadline" in (state.last_error or "")
