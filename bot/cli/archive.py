@@ -35,11 +35,12 @@ ARCHIVE_HOME = "https://huggingface.co/pwc-archive"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "import",
-        help="import Papers with Code archive dumps (plain or .gz, path or URL)",
+        help="import Papers with Code archive dumps (Parquet, JSON or .json.gz; path or URL)",
         description=(
-            "Import the Papers with Code archive dumps (evaluation-tables.json, "
-            "links-between-papers-and-code.json, papers-with-abstracts.json; plain or .gz, "
-            f"local path or http(s) URL). The dumps are at {ARCHIVE_HOME}. Each file is one "
+            "Import the Papers with Code archive dumps: the Parquet shards the Hugging Face Hub "
+            f"publishes at {ARCHIVE_HOME} (`sotabot data update` downloads and imports them), or "
+            "the old JSON dumps (evaluation-tables.json, links-between-papers-and-code.json, "
+            "papers-with-abstracts.json; plain or .gz). Local path or http(s) URL. Each file is one "
             "transaction; importing the same file again changes nothing."
         ),
     )

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from sotabot.sources.archive.clean import chunks, clean_line, clean_url, iso_date, stripped, task_slug, truthy, utc_now
 from sotabot.sources.archive.papers import PaperIds
-from sotabot.sources.archive.reader import CHUNK_ROWS, json_records, open_stream
+from sotabot.sources.archive.reader import CHUNK_ROWS, archive_records
 from sotabot.sources.archive.report import SOURCE, ArchiveError, ImportReport, ProgressCallback
 from sotabot.sources.archive.writer import (
     T_ALIAS,
@@ -560,14 +560,13 @@ def import_tables(
     config: Any = None,
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
-    """Import an evaluation-tables.json(.gz): tasks, datasets, benchmarks, metrics, results."""
+    """Import an evaluation-tables.json(.gz) or a Parquet shard of it: tasks, datasets, benchmarks, metrics, results."""
     overrides = _overrides(config)
 
     def body(db: ArchiveDb, path: Path, label: str, report: ImportReport) -> None:
-        with open_stream(path, label, progress) as (stream, _):
-            importer = _TablesImport(db, label, overrides, report)
-            for index, task in enumerate(json_records(stream, label, "tasks")):
-                importer.add_task(task, None, f"task #{index}")
-            importer.finish()
+        importer = _TablesImport(db, label, overrides, report)
+        for index, task in enumerate(archive_records(path, label, "tasks", progress)):
+            importer.add_task(task, None, f"task #{index}")
+        importer.finish()
 
     return run_file("pwc-tables", engine, source, progress, body)
