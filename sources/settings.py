@@ -58,12 +58,25 @@ class PapersWithCodeConfig:
 
 
 @dataclass
+class ArchiveConfig:
+    """The Papers with Code archive on the Hugging Face Hub (`sotabot data update`)."""
+
+    endpoint: str = ""  # empty: $HF_ENDPOINT, else https://huggingface.co
+    revision: str = "main"
+    tables_repo: str = "pwc-archive/evaluation-tables"
+    links_repo: str = "pwc-archive/links-between-paper-and-code"
+    papers_repo: str = "pwc-archive/papers-with-abstracts"
+    auto_update: bool = False  # `sotabot run` updates in the background at start
+
+
+@dataclass
 class SourcesConfig:
     http: HttpConfig = field(default_factory=HttpConfig)
     arxiv: ArxivConfig = field(default_factory=ArxivConfig)
     github: GithubConfig = field(default_factory=GithubConfig)
     huggingface: HuggingfaceConfig = field(default_factory=HuggingfaceConfig)
     paperswithcode: PapersWithCodeConfig = field(default_factory=PapersWithCodeConfig)
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
 
 
 @dataclass

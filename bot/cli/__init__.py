@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "sotabot.bot.cli.db",
     "sotabot.bot.cli.poll",
     "sotabot.bot.cli.archive",
+    "sotabot.bot.cli.data",
     "sotabot.bot.cli.events",
     "sotabot.bot.cli.sota",
     "sotabot.bot.cli.papers",
