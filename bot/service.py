@@ -36,7 +36,7 @@ BackgroundTask = Callable[[asyncio.Event], Awaitable[None]]
 Hook = Callable[["Service"], Awaitable[None]]
 
 # Optional modules that join the service: each may expose `attach(service: Service) -> None`.
-PLUGINS = ("sotabot.digests.scheduler", "sotabot.bot.delivery")
+PLUGINS = ("sotabot.digests.scheduler", "sotabot.bot.delivery", "sotabot.bot.archive_update")
 
 SHUTDOWN_GRACE_SECONDS = 10.0
 # How long a thread may hold the GIL while another waits (Python's default is 5 ms). The event

@@ -25,6 +25,7 @@ from rich.progress import (
 )
 
 from sotabot.bot.cli.app import App, UserError
+from sotabot.sources.archive.hub import record_import
 from sotabot.sources.archive.importer import IMPORTERS
 from sotabot.sources.archive.report import ArchiveError, ImportReport
 from sotabot.storage.db import make_engine, upgrade
@@ -91,6 +92,8 @@ def _import(args: argparse.Namespace, app: App) -> int:
                 except ArchiveError as exc:
                     undone = " (nothing from this file was stored)" if exc.rolled_back else ""
                     raise UserError(f"import {args.kind}: {exc}{undone}") from None
+            if report.changed:  # the leaderboards are no longer the starter set alone (`sotabot run` stops saying so)
+                record_import(engine, f"file:{args.kind}", str(source)[-500:])
             print(report.summary())
             sys.stdout.flush()
     finally:

@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from sotabot.sources.archive.links import import_links
 from sotabot.sources.archive.papers import import_papers
@@ -26,6 +27,7 @@ from sotabot.sources.archive.parquet import check_parquet
 from sotabot.sources.archive.report import ArchiveError, ImportReport, ProgressCallback
 from sotabot.sources.archive.tables import import_tables
 from sotabot.sources.poll import get_state, record_outcome
+from sotabot.storage.models import SourceState
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,27 @@ def repositories(config: Any, papers: bool) -> list[tuple[str, str]]:
 def _stored_revision(engine: Engine, repo: str) -> str | None:
     with Session(engine) as session:
         return get_state(session, STATE_PREFIX + repo).cursor
+
+
+def record_import(engine: Engine, what: str, revision: str) -> None:
+    """Remember that `what` (a Hub repository, "starter", "file:<kind>") was imported at `revision`."""
+    _record_revision(engine, what, revision)
+
+
+def starter_only(engine: Engine) -> bool:
+    """True while the leaderboards are the shipped starter set: no Hub update, no dump imported by hand."""
+    with engine.connect() as conn:
+        names = conn.execute(
+            select(SourceState.source).where(
+                col(SourceState.source).startswith(STATE_PREFIX), col(SourceState.cursor).is_not(None)
+            )
+        ).scalars().all()
+    return f"{STATE_PREFIX}starter" in names and len(names) == 1
+
+
+UPDATE_HINT = (
+    "the leaderboards are the starter set (results up to 2022): run `sotabot data update` for the full archive"
+)
 
 
 def _record_revision(engine: Engine, repo: str, revision: str) -> None:

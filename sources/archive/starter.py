@@ -25,6 +25,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from sotabot.sources.archive.hub import record_import
 from sotabot.sources.archive.report import ArchiveError
 from sotabot.sources.archive.tables import import_tables
 from sotabot.sources.normalise.taxonomy import CURATED_ALIASES, metric_direction, normalise, slugify
@@ -64,6 +65,7 @@ def ensure_starter_data(
         report.inserted.get("tasks", 0), report.inserted.get("benchmarks", 0), report.inserted.get("results", 0),
     )
     if report.changed:  # this process did the import (a concurrent second one changes nothing)
+        record_import(engine, "starter", path.name)
         try:
             added = load_starter_claims(engine, claims_path, config)
         except (OSError, ValueError, KeyError, TypeError) as exc:  # a broken file must not stop the bot
