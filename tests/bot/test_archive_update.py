@@ -4,6 +4,7 @@ there, nothing once the archive is in, and with auto_update the update itself as
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,14 +49,19 @@ def test_with_only_the_starter_set_run_says_how_to_load_the_archive(engine, capl
     assert service.tasks == []
 
 
-def test_once_an_archive_file_is_imported_by_hand_nothing_is_said(engine, caplog, fixture_files, monkeypatch):
+def test_once_an_archive_file_is_imported_by_hand_nothing_is_said(engine, caplog, tmp_path, monkeypatch):
     from sotabot.bot.cli import main
 
     ensure_starter_data(engine)
-    import_tables(engine, fixture_files.pwc_tables / "snli.json")  # the importer alone records nothing...
+    dump = tmp_path / "tables.json"
+    rows = [{"model_name": "M", "paper_url": "https://arxiv.org/abs/2101.00001", "metrics": {"Accuracy": "90"}}]
+    sota = {"metrics": ["Accuracy"], "rows": rows}
+    dump.write_text(json.dumps([{"task": "New Task", "datasets": [{"dataset": "New Set", "sota": sota}]}]))
+    import_tables(engine, dump)  # the importer alone records nothing...
     assert starter_only(engine)
+    dump.write_text(dump.read_text().replace("New", "Other"))
     monkeypatch.setenv("SOTABOT_DATABASE__URL", engine.url.render_as_string(hide_password=False))
-    assert main(["import", "pwc-tables", str(fixture_files.pwc_tables / "snli.json")]) == 0  # ...the command does
+    assert main(["import", "pwc-tables", str(dump)]) == 0  # ...the command does
     assert not starter_only(engine)
     with caplog.at_level(logging.INFO, logger="sotabot.bot.archive_update"):
         attach(_Service(engine, Config()))
