@@ -86,9 +86,14 @@ class SourcesSettings(StorageConfig):
     sources: SourcesConfig = field(default_factory=SourcesConfig)
     # metric name (case-insensitive) -> "higher" | "lower": overrides inferred direction
     metrics: dict[str, str] = field(default_factory=dict)
+    # task name -> "Dataset" or "Dataset | Metric": the benchmark the task opens on (beats the curated one)
+    canonical: dict[str, str] = field(default_factory=dict)
 
     def validate(self) -> None:
         super().validate()
+        for name, value in self.canonical.items():
+            if not isinstance(value, str) or not value.partition("|")[0].strip():
+                raise ConfigError(f"canonical.{name}", f"must be 'Dataset' or 'Dataset | Metric', got {value!r}")
         for name, direction in self.metrics.items():
             if direction not in ("higher", "lower"):
                 raise ConfigError(f"metrics.{name}", f"must be 'higher' or 'lower', got {direction!r}")

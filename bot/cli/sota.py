@@ -24,6 +24,7 @@ from sqlmodel import Session
 from sotabot.bot.cli.app import App, UserError
 from sotabot.bot.lookup.index import TaskRef
 from sotabot.bot.lookup.resolve import Resolution, resolve_task, search_tasks
+from sotabot.sources.normalise.canonical import canonical_preference
 from sotabot.storage.leaderboards import Leaderboard, LookupProblem, leaderboard, sota_series
 
 MAX_LIMIT = 500
@@ -126,7 +127,10 @@ def _sota(args: argparse.Namespace, app: App) -> int:
         if res.task is None:
             return _unknown_task(query, res, args.json, empty=not search_tasks(session, "", limit=1))
         try:
-            board = leaderboard(session, res.task.id, dataset=args.dataset, metric=args.metric, limit=args.limit)
+            board = leaderboard(
+                session, res.task.id, dataset=args.dataset, metric=args.metric, limit=args.limit,
+                prefer=canonical_preference(app.config.canonical),
+            )
         except LookupProblem as problem:
             if args.json:
                 _print_json({

@@ -19,9 +19,10 @@ from sotabot.bot.lookup.resolve import resolve_task
 from sotabot.bot.render.inline import escape
 from sotabot.bot.settings import Config
 from sotabot.digests.message import Block, Context, Header, Image, Message, Section, Table
+from sotabot.sources.normalise.canonical import canonical_preference
 from sotabot.sources.normalise.taxonomy import normalise
 from sotabot.storage.db import session_scope
-from sotabot.storage.leaderboards import Leaderboard, LookupProblem, leaderboard
+from sotabot.storage.leaderboards import Leaderboard, LookupProblem, Prefer, leaderboard
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def sota_command(engine: Engine, config: Config, ctx: CommandContext, cmd: Parse
         if res.task is None:
             return unknown_task(ctx, query.task, [s.name for s in res.suggestions], "sota")
         try:
-            board = _leaderboard(session, res.task.id, query)
+            board = _leaderboard(session, res.task.id, query, canonical_preference(config.canonical))
         except LookupProblem as exc:
             return _lookup_problem(ctx, exc, res.task.name, query)
         if board is None:
@@ -71,12 +72,12 @@ def _close_choices(asked: str, choices: list[str]) -> list[str]:
     return [choices[i] for _, _, i in similar]
 
 
-def _leaderboard(session: Session, task_id: int, query: SotaQuery) -> Leaderboard | None:
+def _leaderboard(session: Session, task_id: int, query: SotaQuery, prefer: Prefer | None = None) -> Leaderboard | None:
     """The leaderboard; a dataset or metric given loosely is retried once when only one choice fits."""
     dataset, metric = query.dataset, query.metric
     for _ in range(3):
         try:
-            return leaderboard(session, task_id, dataset=dataset, metric=metric, limit=LEADERBOARD_ROWS)
+            return leaderboard(session, task_id, dataset=dataset, metric=metric, limit=LEADERBOARD_ROWS, prefer=prefer)
         except LookupProblem as exc:
             close = _close_choices(exc.query or "", exc.choices)
             if len(close) != 1 or exc.kind not in ("dataset", "metric"):
@@ -89,7 +90,7 @@ def _leaderboard(session: Session, task_id: int, query: SotaQuery) -> Leaderboar
                 metric = close[0]
             else:
                 raise
-    return leaderboard(session, task_id, dataset=dataset, metric=metric, limit=LEADERBOARD_ROWS)
+    return leaderboard(session, task_id, dataset=dataset, metric=metric, limit=LEADERBOARD_ROWS, prefer=prefer)
 
 
 def unknown_task(ctx: CommandContext, text: str, suggestions: list[str], command: str) -> Message:
