@@ -22,6 +22,7 @@ from rich.text import Text
 from sqlmodel import Session
 
 from sotabot.bot.cli.app import App, UserError
+from sotabot.bot.lookup.datasets import resolve_dataset
 from sotabot.bot.lookup.index import TaskRef
 from sotabot.bot.lookup.resolve import Resolution, resolve_task, search_tasks
 from sotabot.sources.normalise.canonical import canonical_preference
@@ -122,14 +123,20 @@ def _sota(args: argparse.Namespace, app: App) -> int:
     query = " ".join(args.task).strip()
     if not query:
         raise UserError('which task? e.g. sotabot sota "image classification"')
+    prefer = canonical_preference(app.config.canonical)
+    dataset = args.dataset
     with _session(app) as session:
         res = resolve_task(session, query, limit=5)
+        if res.how not in ("exact", "alias") and not dataset:
+            by_dataset = resolve_dataset(session, query, prefer)  # `sotabot sota imagenet`
+            if by_dataset is not None:
+                res = Resolution(by_dataset.task, by_dataset.others, "dataset")
+                dataset = by_dataset.dataset
         if res.task is None:
             return _unknown_task(query, res, args.json, empty=not search_tasks(session, "", limit=1))
         try:
             board = leaderboard(
-                session, res.task.id, dataset=args.dataset, metric=args.metric, limit=args.limit,
-                prefer=canonical_preference(app.config.canonical),
+                session, res.task.id, dataset=dataset, metric=args.metric, limit=args.limit, prefer=prefer
             )
         except LookupProblem as problem:
             if args.json:

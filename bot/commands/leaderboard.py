@@ -7,6 +7,7 @@ import logging
 import re
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -15,7 +16,8 @@ from sqlmodel import Session
 
 from sotabot.bot.commands.context import CommandContext, cut, error, fmt_value, repo_label, shown
 from sotabot.bot.commands.parser import ParsedCommand, ParseError, SotaQuery, parse_sota
-from sotabot.bot.lookup.resolve import resolve_task
+from sotabot.bot.lookup.datasets import resolve_dataset
+from sotabot.bot.lookup.resolve import Resolution, resolve_task
 from sotabot.bot.render.inline import escape
 from sotabot.bot.settings import Config
 from sotabot.digests.message import Block, Context, Header, Image, Message, Section, Table
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 LEADERBOARD_ROWS = 10
 OTHER_BENCHMARKS_SHOWN = 6
 TITLE_CHARS = 90
+OTHER_TASKS_SHOWN = 5
 CHART_DIR = Path(tempfile.gettempdir()) / "sotabot-charts"
 CHART_MAX_AGE_SECONDS = 3600
 
@@ -37,12 +40,19 @@ def sota_command(engine: Engine, config: Config, ctx: CommandContext, cmd: Parse
     query = parse_sota(cmd.tokens)
     if isinstance(query, ParseError):
         return error(ctx, query.message, query.command)
+    prefer = canonical_preference(config.canonical)
     with session_scope(engine) as session:
         res = resolve_task(session, query.task, limit=5)
+        by_dataset = None
+        if res.how not in ("exact", "alias") and not query.dataset:
+            by_dataset = resolve_dataset(session, query.task, prefer)
+        if by_dataset is not None:  # "/sota imagenet": the dataset's board in the task that uses it most
+            res = Resolution(by_dataset.task, by_dataset.others, "dataset")
+            query = replace(query, dataset=by_dataset.dataset)
         if res.task is None:
             return unknown_task(ctx, query.task, [s.name for s in res.suggestions], "sota")
         try:
-            board = _leaderboard(session, res.task.id, query, canonical_preference(config.canonical))
+            board = _leaderboard(session, res.task.id, query, prefer)
         except LookupProblem as exc:
             return _lookup_problem(ctx, exc, res.task.name, query)
         if board is None:
@@ -56,7 +66,13 @@ def sota_command(engine: Engine, config: Config, ctx: CommandContext, cmd: Parse
                 ephemeral=True,
             )
         chart = _chart(session, board) if charts and board.metric_id is not None else None
-    return leaderboard_message(board, query=query, how=res.how, chart_path=chart)
+    message = leaderboard_message(board, query=query, how=res.how, chart_path=chart)
+    if by_dataset is not None and by_dataset.others:
+        names = ", ".join(t.name for t in by_dataset.others[:OTHER_TASKS_SHOWN])
+        more = len(by_dataset.others) - OTHER_TASKS_SHOWN
+        message.blocks.append(Context(f"{by_dataset.dataset} is also a benchmark of: {names}"
+                                      + (f" and {more} more" if more > 0 else "")))
+    return message
 
 
 def _close_choices(asked: str, choices: list[str]) -> list[str]:
