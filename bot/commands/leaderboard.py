@@ -23,6 +23,7 @@ from sotabot.bot.settings import Config
 from sotabot.digests.message import Block, Context, Header, Image, Message, Section, Table
 from sotabot.sources.normalise.canonical import canonical_preference
 from sotabot.sources.normalise.taxonomy import normalise
+from sotabot.sources.provenance import board_provenance
 from sotabot.storage.db import session_scope
 from sotabot.storage.leaderboards import Leaderboard, LookupProblem, Prefer, leaderboard
 
@@ -66,7 +67,10 @@ def sota_command(engine: Engine, config: Config, ctx: CommandContext, cmd: Parse
                 ephemeral=True,
             )
         chart = _chart(session, board) if charts and board.metric_id is not None else None
+        provenance = board_provenance(session, (r.source for r in board.rows))
     message = leaderboard_message(board, query=query, how=res.how, chart_path=chart)
+    if provenance.sources:
+        message.blocks.append(Context(provenance.footer()))
     if by_dataset is not None and by_dataset.others:
         names = ", ".join(t.name for t in by_dataset.others[:OTHER_TASKS_SHOWN])
         more = len(by_dataset.others) - OTHER_TASKS_SHOWN

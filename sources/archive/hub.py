@@ -107,14 +107,16 @@ def record_import(engine: Engine, what: str, revision: str) -> None:
     _record_revision(engine, what, revision)
 
 
-def starter_only(engine: Engine) -> bool:
+def starter_only(bind: Engine | Session) -> bool:
     """True while the leaderboards are the shipped starter set: no Hub update, no dump imported by hand."""
-    with engine.connect() as conn:
-        names = conn.execute(
-            select(SourceState.source).where(
-                col(SourceState.source).startswith(STATE_PREFIX), col(SourceState.cursor).is_not(None)
-            )
-        ).scalars().all()
+    query = select(SourceState.source).where(
+        col(SourceState.source).startswith(STATE_PREFIX), col(SourceState.cursor).is_not(None)
+    )
+    if isinstance(bind, Session):
+        names = bind.execute(query).scalars().all()
+    else:
+        with bind.connect() as conn:
+            names = conn.execute(query).scalars().all()
     return f"{STATE_PREFIX}starter" in names and len(names) == 1
 
 

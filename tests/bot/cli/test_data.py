@@ -146,3 +146,19 @@ def test_an_unreachable_hub_is_one_line_naming_the_repository(db, monkeypatch, t
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     assert main(["data", "update"]) == 1
     assert TABLES in error_line(capsys)
+
+
+def test_after_the_update_answers_say_they_come_from_the_archive_and_when(hub, db, capsys):
+    import json
+    from datetime import UTC, datetime
+
+    assert main(["data", "update"]) == 0
+    capsys.readouterr()
+    assert main(["sota", "question answering", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [s["name"] for s in data["data_sources"]] == ["Papers with Code archive"]
+    assert data["as_of"] == datetime.now(UTC).date().isoformat()
+    assert {(r["source"], r["verified"]) for r in data["rows"]} == {("pwc_archive", True)}
+    assert main(["sota", "question answering"]) == 0
+    footer = capsys.readouterr().out.strip().splitlines()[-1]
+    assert footer.startswith("Papers with Code archive, imported ") and "data update" not in footer
