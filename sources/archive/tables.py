@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -266,6 +267,11 @@ class _TablesImport:
         metrics = row.get("metrics")
         if metrics is None:
             metrics = {}
+        if isinstance(metrics, str):  # a Parquet copy may carry each row's metrics as a JSON text
+            try:
+                metrics = json.loads(metrics) if metrics.strip() else {}
+            except ValueError:
+                raise self._fail(where, "'metrics' is not a JSON object") from None
         if not isinstance(metrics, dict):
             raise self._fail(where, "'metrics' is not a JSON object")
         values: list[tuple[str, str, float | None]] = []

@@ -142,3 +142,14 @@ def test_a_truncated_parquet_file_is_one_clear_error_and_changes_nothing(engine,
         import_tables(engine, cut)
     assert str(cut) in str(err.value) and "\n" not in str(err.value)
     assert snapshot(engine) == before
+
+
+def test_metrics_carried_as_json_text_read_like_an_object(engine, tmp_path):
+    import pyarrow as pa
+
+    tasks = [{"task": "T", "datasets": [{"dataset": "D", "sota": {"metrics": ["Acc"], "rows": [
+        {"model_name": "M", "metrics": json.dumps({"Acc": "91.5"}), "paper_url": "https://arxiv.org/abs/2101.00001"},
+    ]}}]}]
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.Table.from_batches([pa.RecordBatch.from_struct_array(pa.array(tasks))]), path)
+    assert import_tables(engine, path).inserted["values"] == 1
