@@ -23,6 +23,7 @@ from sotabot.bot.settings import Config
 from sotabot.digests.message import Block, Context, Header, Image, Message, Section, Table
 from sotabot.sources.normalise.canonical import canonical_preference
 from sotabot.sources.normalise.taxonomy import normalise
+from sotabot.sources.normalise.values import is_paper_url
 from sotabot.sources.provenance import board_provenance
 from sotabot.storage.db import session_scope
 from sotabot.storage.leaderboards import Leaderboard, LookupProblem, Prefer, leaderboard
@@ -164,7 +165,9 @@ def leaderboard_message(board: Leaderboard, *, query: SotaQuery | None = None, h
         rows.append([str(row.rank), escape(cut(model, 60)) + marks, escape(fmt_value(row.value, row.raw)), when])
         parts: list[str] = []
         title = cut(row.paper_title or "", TITLE_CHARS)
-        if row.paper_url:
+        if row.paper_url and not is_paper_url(row.paper_url):  # a homepage or blog: a link, not the paper
+            parts.append((escape(title) + " · " if title else "") + f"[link]({row.paper_url})")
+        elif row.paper_url:
             parts.append(f"[{escape(title or 'paper')}]({row.paper_url})")
         elif title:
             parts.append(escape(title))

@@ -71,3 +71,20 @@ def test_a_canonical_entry_without_a_dataset_fails_at_start_naming_the_key():
     with pytest.raises(ConfigError) as err:
         config.validate()
     assert "canonical.Image Classification" in str(err.value)
+
+
+def test_a_paper_link_that_is_no_paper_is_shown_as_a_link(engine):
+    from sqlmodel import Session
+
+    from tests.storage.test_leaderboards import Data
+
+    with Session(engine) as s:
+        data = Data(s)
+        bench = data.bench(data.task("Some Task"), "Some Set", [("Acc", "higher")])
+        data.row(bench, "Lab Model", {"Acc": 90.0}, paper_title="Our Lab", paper_url="http://tia.today")
+        data.row(bench, "Real Model", {"Acc": 80.0}, paper_title="A Paper", paper_url="https://arxiv.org/abs/2101.00001")
+        s.commit()
+    msg = handle(engine, Config(), CTX, "/sota some task", charts=False)
+    text = "\n".join(getattr(b, "text", "") for b in msg.blocks)
+    assert "[link](http://tia.today)" in text and "[Our Lab](http://tia.today)" not in text
+    assert "[A Paper](https://arxiv.org/abs/2101.00001)" in text
