@@ -29,7 +29,8 @@ from sotabot.storage.outbox import Claimed, claim_due, deactivate_channel, mark_
 log = logging.getLogger(__name__)
 
 SLACK_GONE = frozenset({"channel_not_found", "not_in_channel", "is_archived", "channel_is_archived"})
-DISCORD_GONE = frozenset({10003, 50001})  # Unknown Channel, Missing Access
+# Cannot post here: the channel is switched off (logged), never retried.
+DISCORD_GONE = frozenset({10003, 50001, 50013, 50083})  # Unknown Channel, Missing Access/Permissions, archived thread
 
 
 class SendError(Exception):
@@ -53,12 +54,17 @@ class Sender(Protocol):
 
 
 class SlackSender:
-    """chat.postMessage through slack_sdk, Block Kit from bot.render_slack."""
+    """chat.postMessage through slack_sdk, Block Kit from bot.render_slack.
+
+    Thread parts (a digest's full lists) are posted with `thread_ts` of the delivery's first
+    message; link and media unfurls are off, so a digest of twenty links stays one compact post.
+    """
 
     def __init__(self, token: str, api_url: str) -> None:
         from slack_sdk.web.async_client import AsyncWebClient
 
         self.client = AsyncWebClient(token=token, base_url=api_url if api_url.endswith("/") else api_url + "/")
+        self._parent_ts: dict[int, str] = {}  # delivery id -> ts of its first message
 
     def parts(self, message: Message) -> list[Any]:
         from sotabot.bot.render.slack import render_slack
@@ -68,8 +74,12 @@ class SlackSender:
     async def send_part(self, target: Claimed, part: Any) -> None:
         from slack_sdk.errors import SlackApiError
 
+        thread_ts = self._parent_ts.get(target.id) if part.get("thread") else None
         try:
-            await self.client.chat_postMessage(channel=target.channel, text=part["text"], blocks=part.get("blocks"))
+            response = await self.client.chat_postMessage(
+                channel=target.channel, text=part["text"], blocks=part.get("blocks"), thread_ts=thread_ts,
+                unfurl_links=False, unfurl_media=False,
+            )
         except SlackApiError as exc:
             response = exc.response
             error = response.get("error") if response is not None else None
@@ -78,10 +88,21 @@ class SlackSender:
             if error in SLACK_GONE:
                 raise ChannelGone(error) from None
             raise SendError(f"slack: {error or exc}") from None
+        if not part.get("thread") and response.get("ts"):
+            self._parent_ts[target.id] = str(response["ts"])
+            if len(self._parent_ts) > 10_000:  # only the sends in flight need theirs
+                self._parent_ts.pop(next(iter(self._parent_ts)))
 
 
 class DiscordSender:
-    """POST /channels/{id}/messages with the bot token; embeds from bot.render_discord."""
+    """POST /channels/{id}/messages with the bot token; embeds from bot.render_discord.
+
+    Thread parts go into a thread started on the delivery's first message
+    (POST /channels/{id}/messages/{message}/threads); where the bot may not start one, they
+    follow in the channel.
+    """
+
+    THREAD_NAME_CHARS = 100
 
     def __init__(self, token: str, api_url: str) -> None:
         self.client = httpx.AsyncClient(
@@ -89,6 +110,8 @@ class DiscordSender:
             headers={"Authorization": f"Bot {token}", "User-Agent": "DiscordBot (sotabot, 0.1)"},
             timeout=20.0,
         )
+        self._parent: dict[int, tuple[str, str]] = {}  # delivery id -> (first message id, thread name)
+        self._threads: dict[int, str | None] = {}
 
     def parts(self, message: Message) -> list[Any]:
         from sotabot.bot.render.discord import render_discord
@@ -96,12 +119,51 @@ class DiscordSender:
         return render_discord(message)
 
     async def send_part(self, target: Claimed, part: Any) -> None:
-        body: dict[str, Any] = {"embeds": [embed.to_dict() for embed in part.embeds]}
+        channel = target.channel
+        if getattr(part, "thread", False):
+            channel = await self._thread_of(target) or target.channel
+        data = await self._post(f"/channels/{channel}/messages", self._body(part))
+        if not getattr(part, "thread", False) and data.get("id"):
+            self._parent[target.id] = (str(data["id"]), self._thread_name(part))
+
+    async def _thread_of(self, target: Claimed) -> str | None:
+        """The thread under the delivery's first message, started on first use; None when it cannot be."""
+        if target.id in self._threads:
+            return self._threads[target.id]
+        parent = self._parent.get(target.id)
+        thread_id = None
+        if parent is not None:
+            message_id, name = parent
+            try:
+                data = await self._post(f"/channels/{target.channel}/messages/{message_id}/threads",
+                                        {"name": name, "auto_archive_duration": 1440})
+                thread_id = str(data["id"]) if data.get("id") else None
+            except ChannelGone as exc:  # no Create Public Threads here: the rest follows in the channel
+                log.info("discord: no thread for delivery %s (%s); posting in the channel", target.id, exc)
+        self._threads[target.id] = thread_id
+        return thread_id
+
+    def _thread_name(self, part: Any) -> str:
+        title = next((e.title for e in part.embeds if e.title), None) or "sotabot"
+        return str(title)[: self.THREAD_NAME_CHARS]
+
+    def _body(self, part: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "embeds": [embed.to_dict() for embed in part.embeds],
+            "allowed_mentions": {"parse": []},  # a digest or alert never pings anyone
+        }
         if part.content:
             body["content"] = part.content
-        response = await self.client.post(f"/channels/{target.channel}/messages", json=body)
+        return body
+
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = await self.client.post(path, json=body)
         if response.status_code < 300:
-            return
+            try:
+                data = response.json()
+            except ValueError:
+                return {}
+            return data if isinstance(data, dict) else {}
         try:
             data = response.json()
         except ValueError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import typing
 from dataclasses import dataclass, field
 from typing import Literal
@@ -30,6 +31,9 @@ class SlackConfig:
     path: str = "/slack/events"
     api_url: str = "https://slack.com/api/"
     command: str = "/sota"
+    # Who may change a channel's subscriptions and digest: "everyone", "admins" (workspace
+    # admins and owners, asked with users.info) or a list of user ids.
+    managers: str | list[str] = "everyone"
 
 
 @dataclass
@@ -66,6 +70,20 @@ class Config(DigestsSettings):
         for key, port in (("server.port", self.server.port), ("slack.port", self.slack.port)):
             if not 0 <= port <= 65535:
                 raise ConfigError(key, f"must be a port number, got {port}")
+        self.slack.managers = _managers(self.slack.managers)
+
+
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+
+
+def _managers(value: str | list[str]) -> str | list[str]:
+    """ "everyone", "admins" or user ids (a list, or "U1,U2" from the environment)."""
+    if value in ("everyone", "admins"):
+        return value
+    ids = value if isinstance(value, list) else [v.strip() for v in value.split(",") if v.strip()]
+    if not ids or not all(_SLACK_USER.match(i) for i in ids):
+        raise ConfigError("slack.managers", f'must be "everyone", "admins" or a list of Slack user ids, got {value!r}')
+    return ids
 
 
 def load_config(

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from sotabot.digests.message import Context, Header, Message, Section
+from sotabot.digests.message import Context, Header, Message, Section, md_escape, md_link
 from sotabot.storage.db import is_postgres
 from sotabot.storage.models import (
     Benchmark,
@@ -65,8 +65,7 @@ class EventView:
 
 
 def _md_link(text: str, url: str | None) -> str:
-    clean = " ".join(text.split()).replace("[", "(").replace("]", ")")
-    return f"[{clean}]({url})" if url else clean
+    return md_link(text, url)
 
 
 def _describe(session: Session, event: ResultEvent) -> EventView:
@@ -78,7 +77,7 @@ def _describe(session: Session, event: ResultEvent) -> EventView:
     if event.benchmark_id:
         bench = session.get(Benchmark, event.benchmark_id)
         dataset = session.get(Dataset, bench.dataset_id) if bench else None
-        where = f" on {dataset.name}" if dataset else ""
+        where = f" on {md_escape(dataset.name)}" if dataset else ""
     if result is not None:
         value = ""
         rows = session.exec(
@@ -90,20 +89,21 @@ def _describe(session: Session, event: ResultEvent) -> EventView:
         primary = bench.primary_metric_id if bench else None
         chosen = next((r for r in rows if r[1].id == primary), rows[0] if rows else None)
         if chosen is not None:
-            value = f": {chosen[1].name} {chosen[0].raw or chosen[0].value}"
+            value = f": {md_escape(chosen[1].name)} {md_escape(str(chosen[0].raw or chosen[0].value))}"
         unverified = "" if result.verified else " _(claimed, unverified)_"
         paper_part = f" — {_md_link(result.paper_title, result.paper_url)}" if result.paper_title else ""
-        code = f" · [code]({result.code_url})" if result.code_url else ""
-        line = f"**{label}**{where}{value} by **{result.model}**{paper_part}{code}{unverified}"
+        code = f" · {md_link('code', result.code_url)}" if result.code_url else ""
+        line = f"**{label}**{where}{value} by **{md_escape(result.model)}**{paper_part}{code}{unverified}"
     elif paper is not None:
         url = f"https://arxiv.org/abs/{paper.arxiv_id}" if paper.arxiv_id else paper.url
         repo = event.payload.get("repo_url") if isinstance(event.payload, dict) else None
-        code = f" · [code]({repo})" if repo else ""
+        code = f" · {md_link('code', repo)}" if repo else ""
         line = f"**{label}**: {_md_link(paper.title or paper.arxiv_id or 'paper', url)}{code}"
     else:
-        line = f"**{label}**{where}: {event.payload.get('summary', '') if isinstance(event.payload, dict) else ''}"
+        summary = event.payload.get("summary", "") if isinstance(event.payload, dict) else ""
+        line = f"**{label}**{where}: {md_escape(str(summary))}"
     if task is not None:
-        line += f" ({task.name})"
+        line += f" ({md_escape(task.name)})"
     return EventView(
         id=event.id or 0,
         kind=event.kind,
@@ -131,24 +131,18 @@ def alert_message(views: list[EventView]) -> Message:
     """One message for one or many events of one channel."""
     if len(views) == 1:
         v = views[0]
-        return Message(text=_plain(v.line), blocks=[Section(v.line)], kind="alert")
+        return Message(text=v.line, blocks=[Section(v.line)], kind="alert")
     tasks = sorted({v.task_name for v in views if v.task_name})
     header = f"{len(views)} new results" + (f" in {', '.join(tasks[:3])}" if tasks else "")
     if len(tasks) > 3:
         header += f" and {len(tasks) - 3} more tasks"
-    blocks: list = [Header(header[:150])]
+    header = md_escape(header[:150])
+    blocks: list = [Header(header)]
     ordered = sorted(views, key=lambda v: (v.kind != "new_sota", v.id))
     blocks.extend(Section(v.line) for v in ordered[:MAX_LINES_PER_MESSAGE])
     if len(views) > MAX_LINES_PER_MESSAGE:
         blocks.append(Context(f"and {len(views) - MAX_LINES_PER_MESSAGE} more; `/sota TASK` shows each leaderboard"))
     return Message(text=header, blocks=blocks, kind="alert")
-
-
-def _plain(markdown: str) -> str:
-    import re
-
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
-    return text.replace("**", "").replace("_", "")
 
 
 def build_alerts(engine: Engine, now: datetime, limit: int = MAX_EVENTS_PER_RUN) -> AlertReport:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from sotabot.digests.message import Context, Divider, Header, Message, Section
+from sotabot.digests.message import Block, Context, Divider, Header, Item, Link, Message, Section, md_escape
 from sotabot.digests.settings import DigestsSettings
 from sotabot.digests.trending import TrendingPaper, trending
 from sotabot.sources.normalise.values import arxiv_month
@@ -29,6 +29,9 @@ from sotabot.storage.models import Channel, Paper, PaperRepo, Repo, as_utc
 from sotabot.storage.outbox import enqueue
 
 log = logging.getLogger(__name__)
+
+HEADLINE_ITEMS = 3  # papers in a digest's parent message; the rest go in its thread...
+SMALL_DIGEST_ITEMS = 6  # ...unless the whole digest is this short: then it is one message
 
 ARXIV_ABS = "https://arxiv.org/abs/"
 RECENT_EXTRA_DAYS = 2  # a paper counts as new for code_recheck_days + this (a weekend of slack)
@@ -207,32 +210,56 @@ def build_digest(
     if not papers and not hot and not config.digest.send_empty:
         return None
     scope = ", ".join(categories) + (f"; keywords: {', '.join(keywords)}" if keywords else "")
-    blocks: list = [Header(f"sotabot digest — {local_date:%a %d %b %Y}"), Context(f"New papers with code in {scope}")]
-    if papers:
-        for p in papers:
-            stars = f" ★{p.stars}" if p.stars is not None else ""
-            official = " (official)" if p.official else ""
-            blocks.append(
-                Section(
-                    f"**[{p.title}]({ARXIV_ABS}{p.arxiv_id})** — {_authors(p.authors)}\n"
-                    f"code: [{_repo_label(p.repo_url)}]({p.repo_url}){stars}{official}"
-                )
+    entries: list[Item] = []
+    for p in papers:
+        stars = f" ★{p.stars}" if p.stars is not None else ""
+        official = " (official)" if p.official else ""
+        entries.append(
+            Item(
+                title=p.title,
+                url=f"{ARXIV_ABS}{p.arxiv_id}",
+                byline=_authors(p.authors),
+                links=[Link(_repo_label(p.repo_url), p.repo_url)],
+                note=f"{stars}{official}",
             )
-        if total > len(papers):
-            blocks.append(Context(f"and {total - len(papers)} more new papers with code"))
-    else:
-        blocks.append(Section("No new papers with code since the last digest."))
+        )
+    trending_entries: list[Item] = []
+    for t in hot:
+        repo = getattr(t, "repo_url", None)
+        stars = f" ★{t.stars}" if getattr(t, "stars", None) is not None else ""
+        trending_entries.append(
+            Item(title=t.title, url=f"{ARXIV_ABS}{t.arxiv_id}", links=[Link(_repo_label(repo), repo)] if repo else [],
+                 note=stars)
+        )
+    return _digest_message(local_date, scope, total, entries, trending_entries)
+
+
+def _digest_message(local_date: date, scope: str, total: int, papers: list[Item], hot: list[Item]) -> Message:
+    """One parent message (date, counts, the top 3) and the rest in its thread."""
+    counts = f"**{total}** new paper{'s' if total != 1 else ''} with code in {md_escape(scope)}"
     if hot:
-        blocks.append(Divider())
-        blocks.append(Section("**Trending**"))
-        for t in hot:
-            repo = f" · [{_repo_label(t.repo_url)}]({t.repo_url})" if getattr(t, "repo_url", None) else ""
-            stars = f" ★{t.stars}" if getattr(t, "stars", None) is not None else ""
-            blocks.append(Section(f"[{' '.join(t.title.split())}]({ARXIV_ABS}{t.arxiv_id}){repo}{stars}"))
+        counts += f" · **{len(hot)}** trending"
+    top = papers[:HEADLINE_ITEMS] if papers else hot[:HEADLINE_ITEMS]
+    blocks: list[Block] = [Header(f"sotabot digest — {local_date:%a %d %b %Y}"), Section(counts), *top]
+    if not papers:
+        blocks.insert(2, Section("No new papers with code since the last digest." + (" Trending:" if hot else "")))
+    thread: list[Block] = list(papers[HEADLINE_ITEMS:])
+    if total > len(papers):
+        thread.append(Context(f"and {total - len(papers)} more new papers with code"))
+    rest_hot = hot if papers else hot[HEADLINE_ITEMS:]
+    if rest_hot:
+        if thread or papers:
+            thread.append(Divider())
+        thread.append(Section("**Trending**"))
+        thread.extend(rest_hot)
+    if len(papers) + len(hot) <= SMALL_DIGEST_ITEMS:
+        blocks, thread = blocks + thread, []
+    elif thread:
+        blocks.append(Context("The full list is in the thread."))
     text = f"sotabot digest {local_date.isoformat()}: {total} new papers with code" + (
         f", {len(hot)} trending" if hot else ""
     )
-    return Message(text=text, blocks=blocks, kind="digest")
+    return Message(text=text, blocks=blocks, kind="digest", thread=thread)
 
 
 def send_due(engine: Engine, config: DigestsSettings, now: datetime) -> SendDueReport:

@@ -174,7 +174,7 @@ POLLERS: tuple[Poller, ...] = (
     ),
     Poller(
         "hf-leaderboards", "poll:hf-leaderboards", "sotabot.sources.upstream.hf_leaderboards",
-        lambda c: c.sources.paperswithcode.poll_interval_minutes,
+        lambda c: c.sources.huggingface.leaderboards_interval_minutes,
     ),
 )
 

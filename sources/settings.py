@@ -46,6 +46,8 @@ class HuggingfaceConfig:
     api_url: str = "https://huggingface.co/api"
     token: Secret = NO_SECRET
     poll_interval_minutes: int = 60
+    # The Hub's official benchmark leaderboards (sources/upstream/hf_leaderboards.py); 0 turns them off.
+    leaderboards_interval_minutes: int = 30
 
 
 @dataclass
@@ -53,8 +55,13 @@ class PapersWithCodeConfig:
     api_url: str = "https://paperswithcode.co/api/v1"
     requests_per_second: float = 1.0
     max_body_bytes: int = 2 * 1024 * 1024
-    poll_interval_minutes: int = 120
-    tasks_per_poll: int = 50
+    poll_interval_minutes: int = 30
+    tasks_per_poll: int = 150
+    # Requests one poll may send, retries included (0: no limit); the poll stops cleanly there.
+    requests_per_poll: int = 600
+    catalog_refresh_hours: int = 24
+    missing_recheck_days: int = 7
+    resources_recheck_days: int = 14
 
 
 @dataclass

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
+from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select
 
 from sotabot.storage.db import insert_or_ignore
@@ -34,12 +34,26 @@ def _key(platform: str, workspace: str, channel: str) -> tuple[str, str, str]:
 
 
 def find_channel(session: Session, platform: str, workspace: str, channel: str) -> Channel | None:
-    """The channel row for this exact key, or None (reads never create rows)."""
+    """The channel row for this key, or None (reads never create rows).
+
+    Slack keys a team "T…" alone or "E…:T…" once it is part of an Enterprise Grid; a team that
+    joins (or leaves) a Grid keeps its channels: the same team and channel under the other
+    form of the key is the same channel. Only the team part is compared, never another team's.
+    """
     platform, workspace, channel = _key(platform, workspace, channel)
-    return session.exec(
+    found = session.exec(
         select(Channel).where(
             Channel.platform == platform, Channel.workspace == workspace, Channel.channel == channel
         )
+    ).first()
+    if found is not None or platform != "slack":
+        return found
+    team = workspace.rsplit(":", 1)[-1]
+    return session.exec(
+        select(Channel)
+        .where(Channel.platform == "slack", Channel.channel == channel,
+               or_(Channel.workspace == team, col(Channel.workspace).like(f"%:{team}")))
+        .order_by(col(Channel.id))
     ).first()
 
 
@@ -73,10 +87,17 @@ def get_or_create_channel(
         insert_or_ignore(session, Channel, row, ("platform", "workspace", "channel"))
         found = find_channel(session, platform, workspace, channel)
         assert found is not None
-    elif name and found.name != name[:CHANNEL_NAME_CHARS]:
-        found.name = name[:CHANNEL_NAME_CHARS]
-        session.add(found)
-        session.flush()
+    else:
+        changed = False
+        if found.workspace != workspace:  # the team joined or left an Enterprise Grid: adopt today's key
+            found.workspace = workspace
+            changed = True
+        if name and found.name != name[:CHANNEL_NAME_CHARS]:
+            found.name = name[:CHANNEL_NAME_CHARS]
+            changed = True
+        if changed:
+            session.add(found)
+            session.flush()
     return found
 
 
@@ -166,3 +187,31 @@ def set_digest(
     session.add(channel)
     session.flush()
     return channel
+
+
+def reactivate(session: Session, channel: Channel) -> bool:
+    """Deliveries to the channel on again (the bot is back); False when it was active already."""
+    if channel.active:
+        return False
+    channel.active = True
+    channel.inactive_reason = None
+    session.add(channel)
+    session.flush()
+    return True
+
+
+def workspace_channels(session: Session, platform: str, workspace: str) -> list[Channel]:
+    """Every channel of one Slack team or Discord guild.
+
+    On Slack a team's channels may be keyed "T…" or "E…:T…" (Enterprise Grid), so both match
+    a bare team id.
+    """
+    if platform not in PLATFORMS or not workspace:
+        return []
+    key = workspace[:LABEL_CHARS]
+    query = select(Channel).where(Channel.platform == platform)
+    if platform == "slack" and ":" not in key:
+        query = query.where(or_(Channel.workspace == key, col(Channel.workspace).like(f"%:{key}")))
+    else:
+        query = query.where(Channel.workspace == key)
+    return list(session.exec(query.order_by(col(Channel.id))).all())

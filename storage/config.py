@@ -114,9 +114,16 @@ def _coerce(key: str, tp: Any, raw: Any, from_env: bool) -> Any:
         return value
     if origin in (types.UnionType, typing.Union):
         inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        if raw is None or (from_env and raw == ""):
+        if len(inner) < len(typing.get_args(tp)) and (raw is None or (from_env and raw == "")):
             return None
-        return _coerce(key, inner[0], raw, from_env)
+        error: ConfigError | None = None
+        for option in inner:  # the first type the value fits (`str | list[str]`: a word or a list)
+            try:
+                return _coerce(key, option, raw, from_env)
+            except ConfigError as exc:
+                error = error or exc
+        assert error is not None
+        raise error
     if tp is Secret:
         if not isinstance(raw, str):
             raise ConfigError(key, "must be a string")

@@ -518,3 +518,42 @@ def best_value(session: Session, benchmark_id: int, metric_id: int, *, verified_
     if verified_only:
         query = query.where(_R.c.verified.is_(True))
     return session.execute(query).scalar()
+
+
+def task_metrics(session: Session, task_id: int, dataset: str | None = None) -> list[str]:
+    """Metric names of the task's benchmarks (only those of `dataset` when it names one), main benchmark first."""
+    task = session.execute(_TASK_SQL, {"task_id": task_id}).first()
+    if task is None:
+        return []
+    benches = _task_benchmarks(session, task_id, task.default_benchmark_id)
+    if dataset and dataset.strip():
+        matched, _ = _match(dataset, [(name, b) for b in benches for name in b.names])
+        benches = matched or benches
+    names: list[str] = []
+    for bench in benches:
+        for metric in sorted(bench.metrics, key=lambda m, b=bench: (m.id != b.primary_metric_id, not m.has_value)):
+            if metric.name and metric.name not in names:
+                names.append(metric.name)
+    return names
+
+
+@dataclass
+class BenchmarkChoice:
+    """A benchmark of a task as a menu entry: its id, label and metrics (id, name), main metric first."""
+
+    benchmark_id: int
+    dataset: str
+    metrics: list[tuple[int, str]]
+
+
+def benchmark_choices(session: Session, task_id: int) -> list[BenchmarkChoice]:
+    """Every benchmark that counts for the task, main benchmark first, with its metrics (for menus)."""
+    task = session.execute(_TASK_SQL, {"task_id": task_id}).first()
+    if task is None:
+        return []
+    out = []
+    for bench in _task_benchmarks(session, task_id, task.default_benchmark_id):
+        primary = bench.primary()
+        metrics = sorted(bench.metrics, key=lambda m, p=primary: (p is None or m.id != p.id, not m.has_value))
+        out.append(BenchmarkChoice(bench.id, bench.label, [(m.id, m.name) for m in metrics]))
+    return out

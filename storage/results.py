@@ -317,6 +317,7 @@ def _check_sota(
     base: dict,
     now: datetime | None,
     before: float | None = None,
+    quiet: bool = False,
 ) -> ResultEvent | None:
     """new_sota when the primary value beats the previous verified best in its direction.
 
@@ -344,7 +345,7 @@ def _check_sota(
     info.best[metric_id] = previous
     if result.verified and (previous is None or better):
         info.best[metric_id] = _Best(value, result.model, values[metric_id][1], result.paper_title, result.result_date)
-    if not better:
+    if not better or quiet:
         return None  # includes the first result of a benchmark: with nothing to beat it is not news
     assert previous is not None
     payload = {
@@ -386,6 +387,7 @@ def record_result(
     evidence: str | None = None,
     external_id: str | None = None,
     now: datetime | None = None,
+    news: bool = True,
 ) -> RecordOutcome:
     """Upsert a result on (benchmark, model, paper_key) and write its events.
 
@@ -393,6 +395,10 @@ def record_result(
     existing one is updated in place by the same source, or taken over by a verified source
     when it was unverified; any other source only fills gaps, so two sources never flip a
     row back and forth. A claim is never stored as verified.
+
+    `news=False` stores the row as part of a baseline (a live source's first sync of a
+    benchmark): it is written and counts towards the record, but writes no event, so years-old
+    rows are never announced as news.
     """
     model = " ".join((model or "").split())[:_MAX_MODEL]
     if not model:
@@ -441,6 +447,9 @@ def record_result(
             benchmark.last_result_date = result_date
         session.add(benchmark)
         base = {**info.context, **_result_payload(session, result, clean)}
+        if not news:
+            _check_sota(session, info, result, clean, base, now, quiet=True)  # keeps the record current
+            return RecordOutcome(result.id, created=True, changed=True)
         events = [
             emit_event(
                 session,
@@ -499,7 +508,7 @@ def record_result(
                 for rv in session.exec(select(ResultValue).where(ResultValue.result_id == result.id)).all()
             }
             base = {**info.context, **_result_payload(session, result, stored)}
-            event_ = _check_sota(session, info, result, stored, base, now, before=before)
+            event_ = _check_sota(session, info, result, stored, base, now, before=before, quiet=not news)
             info.best.clear()
             if event_ is not None:
                 events.append(event_)

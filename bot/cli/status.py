@@ -88,6 +88,9 @@ def _channels(args: argparse.Namespace, app: App) -> int:
 
 
 def _status(args: argparse.Namespace, app: App) -> int:
+    from sotabot.sources.upstream.paperswithcode import SOURCE as PWC_SOURCE
+    from sotabot.sources.upstream.pwc_plan import coverage
+
     now = datetime.now(UTC)
     with Session(app.engine) as session:
         sources = [
@@ -107,7 +110,9 @@ def _status(args: argparse.Namespace, app: App) -> int:
         next_digests = [
             {"channel": f"{ch.platform}:{ch.workspace}:{ch.channel}", "at_utc": at.isoformat()} for at, ch in upcoming
         ]
-    report = {"sources": sources, "outbox": depth(app.engine), "next_digests": next_digests}
+        pwc = app.config.sources.paperswithcode
+        cover = coverage(session, PWC_SOURCE, now, pwc.missing_recheck_days).as_dict()
+    report = {"sources": sources, "paperswithcode": cover, "outbox": depth(app.engine), "next_digests": next_digests}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -115,6 +120,11 @@ def _status(args: argparse.Namespace, app: App) -> int:
     for s in sources or [{"source": "(none polled yet)", "last_success": None, "last_error": None, "runs": 0}]:
         error = f"  last error: {s['last_error'][:120]}" if s.get("last_error") else ""
         print(f"  {s['source']:<28} last success: {s['last_success'] or 'never'}{error}")
+    print(
+        f"Papers with Code: {cover['catalog_synced']}/{cover['catalog_tasks']} catalog tasks synced, "
+        f"{cover['subscribed_synced']}/{cover['subscribed_tasks']} subscribed, {cover['not_on_server']} not on the "
+        f"server; oldest sync {cover['oldest_sync'] or 'never'}; next: {', '.join(cover['next']) or '(nothing)'}"
+    )
     print("Outbox: " + ", ".join(f"{k} {v}" for k, v in report["outbox"].items()))
     print("Next digests:")
     for item in next_digests or [{"channel": "(no channel has the digest on)", "at_utc": ""}]:

@@ -22,6 +22,7 @@ class CommandContext:
     user: str = ""
     can_manage: bool = True  # Manage Channels (Discord) / allowed to change channel settings
     channel_name: str | None = None
+    can_post: bool | None = None  # whether the bot can post here, where the platform says; None: not known
 
 
 DISCORD_USAGE: dict[str, str] = {
@@ -33,7 +34,7 @@ DISCORD_USAGE: dict[str, str] = {
     "unsubscribe": '/unsubscribe target:TASK | category:cs.CV | keyword:"..." | all',
     "subscriptions": "/subscriptions",
     "digest": "/digest action:on|off|at|categories|keywords|preview [value:...]",
-    "help": "/sota task:help",
+    "help": "/help [command:COMMAND]",
 }
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 
+from sotabot.bot.commands import lifecycle
 from sotabot.bot.commands.context import CommandContext, code, error
 from sotabot.bot.commands.digest import digest_command
 from sotabot.bot.commands.help import help_command
@@ -15,6 +16,7 @@ from sotabot.bot.commands.paper import paper_command
 from sotabot.bot.commands.parser import ParsedCommand, ParseError, Token, parse
 from sotabot.bot.commands.search import search_command
 from sotabot.bot.commands.subscriptions import subscribe_command, subscriptions_command, unsubscribe_command
+from sotabot.bot.commands.syntax import for_discord
 from sotabot.bot.commands.trending import trending_command
 from sotabot.bot.lookup.resolve import resolve_task
 from sotabot.bot.settings import Config
@@ -29,7 +31,8 @@ Handler = Callable[[Engine, Config, CommandContext, ParsedCommand, bool], Messag
 def handle(engine: Engine, config: Config, ctx: CommandContext, text: str, *, charts: bool = True) -> Message:
     """Answer one command. Never raises: every failure becomes a short reply."""
     try:
-        return _dispatch(engine, config, ctx, text if isinstance(text, str) else "", charts)
+        reply = _dispatch(engine, config, ctx, text if isinstance(text, str) else "", charts)
+        return for_discord(reply) if ctx.platform == "discord" else reply
     except Exception:
         log.exception(
             "command failed (platform %s, workspace %s, channel %s): %r",
@@ -45,7 +48,9 @@ def _dispatch(engine: Engine, config: Config, ctx: CommandContext, text: str, ch
     if parsed.corrected_from and _names_a_task(engine, parsed):
         # "reading comprehension" is a task, not a typo of "trending"
         parsed = ParsedCommand("sota", (Token(parsed.corrected_from), *parsed.tokens), implicit=True)
+    lifecycle.before_command(engine, ctx)
     reply = HANDLERS[parsed.name](engine, config, ctx, parsed, charts)
+    lifecycle.after_command(engine, ctx, parsed.name, reply)
     if parsed.corrected_from and reply.kind != "error":
         reply.blocks.append(Context(f"(read {code(parsed.corrected_from[:30])} as {code(parsed.name)})"))
     return reply

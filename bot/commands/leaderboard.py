@@ -20,7 +20,7 @@ from sotabot.bot.lookup.datasets import resolve_dataset
 from sotabot.bot.lookup.resolve import Resolution, resolve_task
 from sotabot.bot.render.inline import escape
 from sotabot.bot.settings import Config
-from sotabot.digests.message import Block, Context, Header, Image, Message, Section, Table
+from sotabot.digests.message import Block, Context, Header, Image, Message, Section, Table, md_link
 from sotabot.sources.normalise.canonical import canonical_preference
 from sotabot.sources.normalise.taxonomy import normalise
 from sotabot.sources.normalise.values import is_paper_url
@@ -61,7 +61,7 @@ def sota_command(engine: Engine, config: Config, ctx: CommandContext, cmd: Parse
             return Message(
                 text=f"No leaderboard stored for {res.task.name} yet.",
                 blocks=[
-                    Header(res.task.name),
+                    Header(escape(res.task.name)),
                     Section(f"No leaderboard is stored for **{escape(res.task.name)}** yet."),
                     Context("Leaderboards come from the Papers with Code archive and the live sources."),
                 ],
@@ -69,6 +69,8 @@ def sota_command(engine: Engine, config: Config, ctx: CommandContext, cmd: Parse
             )
         chart = _chart(session, board) if charts and board.metric_id is not None else None
         provenance = board_provenance(session, (r.source for r in board.rows))
+    from sotabot.bot.commands.actions import with_controls  # actions builds on this module
+
     message = leaderboard_message(board, query=query, how=res.how, chart_path=chart)
     if provenance.sources:
         message.blocks.append(Context(provenance.footer()))
@@ -77,7 +79,7 @@ def sota_command(engine: Engine, config: Config, ctx: CommandContext, cmd: Parse
         more = len(by_dataset.others) - OTHER_TASKS_SHOWN
         message.blocks.append(Context(f"{by_dataset.dataset} is also a benchmark of: {names}"
                                       + (f" and {more} more" if more > 0 else "")))
-    return message
+    return with_controls(engine, message, board)
 
 
 def _close_choices(asked: str, choices: list[str]) -> list[str]:
@@ -146,7 +148,7 @@ def leaderboard_message(board: Leaderboard, *, query: SotaQuery | None = None, h
     metric = board.metric or "score"
     direction = {True: "higher is better", False: "lower is better"}.get(board.higher_is_better, "direction unknown")
     blocks: list[Block] = [
-        Header(board.task_name),
+        Header(escape(board.task_name)),
         Section(f"**{escape(board.dataset)}** · ranked by **{escape(metric)}** ({direction})"),
     ]
     rows: list[list[str]] = []
@@ -166,13 +168,13 @@ def leaderboard_message(board: Leaderboard, *, query: SotaQuery | None = None, h
         parts: list[str] = []
         title = cut(row.paper_title or "", TITLE_CHARS)
         if row.paper_url and not is_paper_url(row.paper_url):  # a homepage or blog: a link, not the paper
-            parts.append((escape(title) + " · " if title else "") + f"[link]({row.paper_url})")
+            parts.append((escape(title) + " · " if title else "") + md_link("link", row.paper_url))
         elif row.paper_url:
-            parts.append(f"[{escape(title or 'paper')}]({row.paper_url})")
+            parts.append(md_link(title or "paper", row.paper_url))
         elif title:
             parts.append(escape(title))
         if row.code_url:
-            parts.append(f"[{escape(repo_label(row.code_url))}]({row.code_url})")
+            parts.append(md_link(repo_label(row.code_url), row.code_url))
         if parts:
             links.append(f"`{row.rank}` " + " · ".join(parts))
     if rows:
@@ -183,7 +185,8 @@ def leaderboard_message(board: Leaderboard, *, query: SotaQuery | None = None, h
     if links:
         blocks.append(Section("**Papers and code**\n" + "\n".join(links)))
     if chart_path:
-        blocks.append(Image(alt=f"{board.task_name}: state of the art over time on {board.dataset}", path=chart_path))
+        alt = f"{escape(board.task_name)}: state of the art over time on {escape(board.dataset)}"
+        blocks.append(Image(alt=alt, path=chart_path))
     notes: list[str] = []
     if extra:
         notes.append("† extra training data")
@@ -203,6 +206,8 @@ def leaderboard_message(board: Leaderboard, *, query: SotaQuery | None = None, h
     sources = sorted({r.source for r in board.rows})
     if "pwc_archive" in sources:
         blocks.append(Context("Data: Papers with Code archive (CC BY-SA 4.0) and live sources"))
+    if "hf" in sources:
+        blocks.append(Context("Data: Hugging Face Hub benchmark leaderboards (? = a score the Hub has not verified)"))
     top = "; ".join(f"{r.rank}. {r.model or r.paper_title or '?'} {fmt_value(r.value, r.raw)}" for r in board.rows[:3])
     text = f"State of the art on {board.task_name} ({board.dataset}, {metric})" + (f": {top}" if top else "")
     return Message(text=escape(text), blocks=blocks)

@@ -12,7 +12,7 @@ from sotabot.bot.commands.context import ARXIV_ABS, CommandContext, cut, error, 
 from sotabot.bot.commands.parser import ParsedCommand, parse_arxiv_id
 from sotabot.bot.render.inline import escape
 from sotabot.bot.settings import Config
-from sotabot.digests.message import Block, Header, Message, Section
+from sotabot.digests.message import Block, Header, Message, Section, md_link
 from sotabot.storage.db import session_scope
 from sotabot.storage.models import Benchmark, Dataset, Metric, Paper, PaperRepo, Repo, Result, ResultValue, Task
 
@@ -83,14 +83,14 @@ def paper_message(
     """A stored paper: authors, arXiv facts, abstract, code, and the leaderboard results it reports."""
     title = " ".join((paper.title or paper.arxiv_id or "Untitled").split())
     url = f"{ARXIV_ABS}{paper.arxiv_id}" if paper.arxiv_id else (paper.url or "")
-    blocks: list[Block] = [Header(title)]
+    blocks: list[Block] = [Header(escape(title))]
     authors = list(paper.authors or [])
     who = ", ".join(escape(a) for a in authors[:6]) + (" et al." if len(authors) > 6 else "")
     facts: list[str] = []
     if paper.arxiv_id:
-        facts.append(f"arXiv [{escape(paper.arxiv_id)}]({url})")
+        facts.append("arXiv " + md_link(paper.arxiv_id, url))
     elif url:
-        facts.append(f"[paper]({url})")
+        facts.append(md_link("paper", url))
     if paper.categories:
         facts.append(escape(", ".join(paper.categories[:4])))
     if paper.published:
@@ -106,10 +106,10 @@ def paper_message(
         for repo, link in repos:
             stars = f" ★ {repo.stars:,}" if repo.stars is not None else ""
             tag = " (official)" if link.official else ""
-            lines.append(f"• [{escape(repo_label(repo.url))}]({repo.url}){stars}{tag}")
+            lines.append(f"• {md_link(repo_label(repo.url), repo.url)}{stars}{tag}")
         blocks.append(Section("**Code**\n" + "\n".join(lines)))
     elif code_urls:
-        lines = [f"• [{escape(repo_label(u))}]({u})" for u in code_urls if u]
+        lines = [f"• {md_link(repo_label(u), u)}" for u in code_urls if u]
         blocks.append(Section("**Code** (from leaderboards)\n" + "\n".join(lines)))
     else:
         blocks.append(Section("**Code**\nNo repository linked yet."))

@@ -241,7 +241,6 @@ ARXIV_CATEGORIES: tuple[str, ...] = tuple(
 )
 _CATEGORY_BY_LOWER = {c.lower(): c for c in ARXIV_CATEGORIES}
 _POPULAR_CATEGORIES = {"cs.cv", "cs.lg", "cs.cl", "cs.ai", "cs.ro", "cs.ir", "cs.ne", "stat.ml", "eess.iv", "eess.as"}
-_CATEGORY_SHAPE = re.compile(r"^[a-z]+(-[a-z]+)?(\.[a-z]+(-[a-z]+)?)?$", re.IGNORECASE)
 
 
 def looks_like_category(text: str) -> bool:

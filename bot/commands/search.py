@@ -10,7 +10,7 @@ from sotabot.bot.commands.parser import ParsedCommand
 from sotabot.bot.lookup.resolve import search_tasks
 from sotabot.bot.render.inline import escape
 from sotabot.bot.settings import Config
-from sotabot.digests.message import Block, Context, Header, Message, Section
+from sotabot.digests.message import Block, Context, Header, Message, Section, md_link
 from sotabot.sources.normalise.taxonomy import normalise
 from sotabot.storage.db import session_scope
 from sotabot.storage.models import Paper
@@ -43,7 +43,7 @@ def search_command(engine: Engine, config: Config, ctx: CommandContext, cmd: Par
                     Context("Try fewer or other words, e.g. `/sota search segmentation`.")],
             ephemeral=True,
         )
-    blocks: list[Block] = [Header(f"Search: {cut(query, 100)}")]
+    blocks: list[Block] = [Header(f"Search: {escape(cut(query, 100))}")]
     if tasks:
         lines = [f"• **{escape(t.name)}** — {code('/sota ' + t.slug)}" for t in tasks]
         blocks.append(Section("**Tasks**\n" + "\n".join(lines)))
@@ -52,7 +52,6 @@ def search_command(engine: Engine, config: Config, ctx: CommandContext, cmd: Par
         for arxiv_id, url, title, published in papers:
             link = f"{ARXIV_ABS}{arxiv_id}" if arxiv_id else url
             when = f" ({published:%Y-%m})" if published else ""
-            label = escape(cut(title or arxiv_id or "paper", TITLE_CHARS))
-            lines.append(f"• [{label}]({link}){when}" if link else f"• {label}{when}")
+            lines.append(f"• {md_link(cut(title or arxiv_id or 'paper', TITLE_CHARS), link)}{when}")
         blocks.append(Section("**Papers**\n" + "\n".join(lines)))
     return Message(text=f"Search results for {escape(cut(query, 60))}", blocks=blocks, ephemeral=True)

@@ -11,6 +11,7 @@ from sotabot.bot.commands.channel import channel_for, find_channel, not_allowed,
 from sotabot.bot.commands.context import CommandContext, code, error, shown
 from sotabot.bot.commands.digest import digest_summary
 from sotabot.bot.commands.leaderboard import unknown_task
+from sotabot.bot.commands.lifecycle import invite_hint
 from sotabot.bot.commands.parser import ParsedCommand, ParseError, Target, parse_target
 from sotabot.bot.lookup.resolve import resolve_task
 from sotabot.bot.render.inline import escape
@@ -114,10 +115,13 @@ def subscriptions_command(
         subs = channel_store.list_subscriptions(session, channel) if channel else []
         slugs = [s.target for s in subs if s.kind == "task"]
         names = dict(session.exec(select(Task.slug, Task.name).where(col(Task.slug).in_(slugs))).all()) if slugs else {}
-    return subscriptions_message(channel, subs, names, config)
+    return subscriptions_message(channel, subs, names, config, switched_off=ctx.can_post is False)
 
 
-def subscriptions_message(channel: Channel | None, subs: list[Any], names: dict[str, str], config: Config) -> Message:
+def subscriptions_message(channel: Channel | None, subs: list[Any], names: dict[str, str], config: Config,
+                          *, switched_off: bool = False) -> Message:
+    """`switched_off`: the platform says the bot cannot post here (else a stored inactive state is lifted
+    by this very command, see bot.commands.lifecycle)."""
     tasks = [f"**{escape(names.get(s.target, s.target))}** ({code(s.target)})" for s in subs if s.kind == "task"]
     cats = [s.target for s in subs if s.kind == "category"]
     words = [f"“{escape(s.target)}”" for s in subs if s.kind == "keyword"]
@@ -136,5 +140,10 @@ def subscriptions_message(channel: Channel | None, subs: list[Any], names: dict[
                               "`/sota subscribe category:cs.CV`."))
     blocks.append(Divider())
     blocks.append(Section(digest_summary(channel, config)))
+    if switched_off and channel is not None:
+        reason = f" ({escape(channel.inactive_reason)})" if not channel.active and channel.inactive_reason else ""
+        blocks.append(Section(f"**Switched off**: nothing is posted here{reason} because the bot could not post "
+                              "in this channel. " + invite_hint(channel.platform)
+                              + " Then run any `/sota` command here to switch deliveries on again."))
     n = len(subs)
     return Message(text=f"This channel follows {n} thing{'s' if n != 1 else ''}.", blocks=blocks, ephemeral=True)

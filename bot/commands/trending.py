@@ -10,7 +10,7 @@ from sotabot.bot.commands.context import ARXIV_ABS, CommandContext, cut, error, 
 from sotabot.bot.commands.parser import ParsedCommand, normalise_category
 from sotabot.bot.render.inline import escape
 from sotabot.bot.settings import Config
-from sotabot.digests.message import Context, Header, Message, Section
+from sotabot.digests.message import Block, Context, Header, Item, Link, Message, Section
 from sotabot.digests.trending import TrendingPaper, trending
 from sotabot.storage.db import session_scope
 
@@ -42,15 +42,9 @@ def trending_message(items: list[TrendingPaper], category: str | None) -> Messag
                         "collect over time."),
             ],
         )
-    lines = []
+    entries: list[Block] = []
     for i, item in enumerate(items, start=1):
-        title = escape(cut(item.title or "Untitled", TITLE_CHARS))
-        arxiv_id = item.arxiv_id
-        head = f"`{i}` **[{title}]({ARXIV_ABS}{arxiv_id})**" if arxiv_id else f"`{i}` **{title}**"
         facts = []
-        repo = item.repo_url
-        if repo:
-            facts.append(f"[{escape(repo_label(repo))}]({repo})")
         stars = item.stars
         if stars is not None:
             velocity = item.star_velocity or 0.0
@@ -58,13 +52,20 @@ def trending_message(items: list[TrendingPaper], category: str | None) -> Messag
         upvotes = item.hf_upvotes or 0
         if upvotes:
             facts.append(f"▲ {upvotes}")
-        lines.append(head + ("\n      " + " · ".join(facts) if facts else ""))
+        repo = item.repo_url
+        links = [Link(repo_label(repo), repo)] if repo else []
+        note = (" · " if links and facts else "") + " · ".join(facts)
+        entries.append(Item(
+            title=cut(item.title or "Untitled", TITLE_CHARS),
+            url=f"{ARXIV_ABS}{item.arxiv_id}" if item.arxiv_id else None,
+            links=links, note=note, rank=str(i),
+        ))
     return Message(
         text=f"Trending papers with code{where}: "
         + "; ".join(escape(cut(i.title, 60)) for i in items[:3]),
         blocks=[
             Header(f"Trending papers with code{where}"),
-            Section("\n".join(lines)),
+            *entries,
             Context("Ranked by GitHub star growth, Hugging Face upvotes and recency over the last 7 days"),
         ],
     )

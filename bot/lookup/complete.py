@@ -259,3 +259,60 @@ def _dataset_labels(engine: Engine, task_text: str) -> list[str]:
         if label and label not in out and len(label) <= MAX_VALUE_CHARS:
             out.append(label)
     return out
+
+
+def complete_metric(engine: Engine, task_text: str, dataset_text: str | None, prefix: str,
+                    limit: int = MAX_CHOICES) -> list[str]:
+    """Metric names of the chosen task (and dataset, when one is chosen) containing what was typed."""
+    from sqlmodel import Session
+
+    from sotabot.bot.lookup.resolve import resolve_task
+    from sotabot.storage.leaderboards import task_metrics
+
+    limit = max(0, min(limit, MAX_CHOICES))
+    if limit == 0 or not isinstance(task_text, str) or not task_text.strip():
+        return []
+    with Session(engine) as session:
+        res = resolve_task(session, task_text, limit=0)
+        if res.task is None:
+            return []
+        names = [n for n in task_metrics(session, res.task.id, dataset_text) if len(n) <= MAX_VALUE_CHARS]
+    want = normalise(prefix if isinstance(prefix, str) else "")[:MAX_QUERY_CHARS]
+    if not want:
+        return names[:limit]
+    starts = [n for n in names if normalise(n).startswith(want)]
+    inside = [n for n in names if n not in starts and want in normalise(n)]
+    return (starts + inside)[:limit]
+
+
+def complete_followed(engine: Engine, platform: str, workspace: str, channel: str, prefix: str,
+                      limit: int = MAX_CHOICES) -> list[tuple[str, str]]:
+    """(label, value) of what this channel follows, matching what was typed, then "all": what
+    `/unsubscribe` can remove here, and nothing else."""
+    from sqlmodel import Session, col, select
+
+    from sotabot.storage.channels import find_channel, list_subscriptions
+    from sotabot.storage.models import Task
+
+    limit = max(0, min(limit, MAX_CHOICES))
+    if limit == 0 or not workspace or not channel:
+        return []
+    with Session(engine) as session:
+        row = find_channel(session, platform, workspace, channel)
+        subs = list_subscriptions(session, row) if row is not None else []
+        slugs = [s.target for s in subs if s.kind == "task"]
+        names = dict(session.exec(select(Task.slug, Task.name).where(col(Task.slug).in_(slugs))).all()) if slugs else {}
+    pairs: list[tuple[str, str]] = []
+    for sub in subs:
+        if sub.kind == "task":
+            pairs.append((names.get(sub.target, sub.target), sub.target))
+        elif sub.kind == "category":
+            pairs.append((f"category:{sub.target}", f"category:{sub.target}"))
+        else:
+            pairs.append((f'keyword:"{sub.target}"', f'keyword:"{sub.target}"'))
+    want = normalise(prefix if isinstance(prefix, str) else "")[:MAX_QUERY_CHARS]
+    if want:
+        pairs = [p for p in pairs if want in normalise(p[0]) or want in normalise(p[1])]
+    if subs and (not want or "all".startswith(want)):
+        pairs.append(("all (every subscription here)", "all"))
+    return pairs[:limit]

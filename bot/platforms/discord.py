@@ -21,8 +21,10 @@ import discord
 from discord import app_commands
 from sqlalchemy.engine import Engine
 
-from sotabot.bot.commands import CommandContext, handle
-from sotabot.bot.lookup.complete import complete_dataset, complete_task
+from sotabot.bot.commands import CommandContext, handle, lifecycle
+from sotabot.bot.commands.parser import ParsedCommand, ParseError, parse, parse_digest, parse_sota, parse_target
+from sotabot.bot.lookup.complete import complete_dataset, complete_followed, complete_metric, complete_task
+from sotabot.bot.platforms.discord_views import DYNAMIC_ITEMS, build_view
 from sotabot.bot.render.discord import render_discord
 from sotabot.bot.settings import Config
 from sotabot.digests.message import Message
@@ -33,17 +35,47 @@ MAX_CHOICES = 25  # Discord's autocomplete limit
 MAX_CHOICE_LEN = 100  # choice name and value
 DM_WORKSPACE = "@me"  # Discord's own name for "not in a guild"
 
-# What the bot needs in a channel: read it, post answers, embed leaderboards, attach charts.
+# What the bot needs in a channel: read it, post answers, embed leaderboards, attach charts,
+# and put a digest's full lists in a thread under its headline.
 REQUIRED_PERMISSIONS = discord.Permissions(
     view_channel=True,
     send_messages=True,
     embed_links=True,
     attach_files=True,
     use_application_commands=True,
+    create_public_threads=True,
+    send_messages_in_threads=True,
 )
 
 DIGEST_ACTIONS = ["on", "off", "at", "categories", "keywords", "preview"]
 READ_ONLY_DIGEST_ACTIONS = {"preview"}
+# Answers only the asker sees: deferred ephemerally, so no public "thinking..." appears first.
+PRIVATE_COMMANDS = frozenset({"subscriptions", "search", "help"})
+PRIVATE_DIGEST_ACTIONS = frozenset({"preview", "show"})
+NO_MENTIONS = discord.AllowedMentions.none()  # on the client and on every send: answers never ping
+
+
+def bad_input(parsed: ParsedCommand | ParseError) -> bool:
+    """Whether the text alone is wrong (the handler would answer with usage before any database read)."""
+    if isinstance(parsed, ParseError):
+        return True
+    if parsed.name == "digest":
+        return isinstance(parse_digest(parsed.tokens), ParseError)
+    if parsed.name in ("subscribe", "unsubscribe"):
+        return isinstance(parse_target(parsed.tokens, parsed.name), ParseError)
+    if parsed.name == "sota":
+        return isinstance(parse_sota(parsed.tokens), ParseError)
+    return False
+
+
+def private_answer(parsed: ParsedCommand) -> bool:
+    """Whether this command's answer is private by design (known before computing it)."""
+    if parsed.name in PRIVATE_COMMANDS:
+        return True
+    if parsed.name == "digest":
+        first = parsed.tokens[0].text.lower() if parsed.tokens else "show"
+        return first in PRIVATE_DIGEST_ACTIONS
+    return False
 
 
 def invite_url(application_id: str | int) -> str:
@@ -69,9 +101,18 @@ def can_manage(interaction: discord.Interaction) -> bool:
     return bool(perms.manage_channels or perms.administrator)
 
 
+def can_post(interaction: discord.Interaction) -> bool | None:
+    """Whether the bot may post embeds in the interaction's channel (its resolved app permissions)."""
+    perms = getattr(interaction, "app_permissions", None)
+    if interaction.guild_id is None or not isinstance(perms, discord.Permissions):
+        return None
+    return bool(perms.administrator or (perms.view_channel and perms.send_messages and perms.embed_links))
+
+
 def command_context(interaction: discord.Interaction) -> CommandContext:
     """Channels are keyed by guild id and channel id; DMs by "@me" and the DM channel id."""
     return CommandContext(
+        can_post=can_post(interaction),
         platform="discord",
         workspace=str(interaction.guild_id) if interaction.guild_id else DM_WORKSPACE,
         channel=str(interaction.channel_id or ""),
@@ -102,15 +143,18 @@ async def send_reply(interaction: discord.Interaction, msg: Message, *, deferred
     """Follow-ups for every payload; an ephemeral reply after a public defer replaces the
     "thinking" message by an ephemeral one (the first follow-up would otherwise be public)."""
     payloads = render_discord(msg)
+    view = build_view(msg)
     ephemeral = msg.ephemeral
     if ephemeral and not deferred_ephemeral:
         try:
             await interaction.delete_original_response()
         except discord.HTTPException as exc:
             log.debug("could not delete the deferred response: %s", exc)
-    for payload in payloads:
+    for i, payload in enumerate(payloads):
         files = [discord.File(path) for path in payload.files]
-        kwargs: dict[str, Any] = {"embeds": payload.embeds, "ephemeral": ephemeral}
+        kwargs: dict[str, Any] = {"embeds": payload.embeds, "ephemeral": ephemeral, "allowed_mentions": NO_MENTIONS}
+        if view is not None and i == len(payloads) - 1:
+            kwargs["view"] = view  # the controls under the last part
         if payload.content:
             kwargs["content"] = payload.content
         if files:
@@ -133,7 +177,15 @@ class CommandRunner:
         self.config = config
 
     async def refuse(self, interaction: discord.Interaction, text: str) -> None:
-        await interaction.response.send_message(text, ephemeral=True)
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    async def answer_now(self, interaction: discord.Interaction, msg: Message) -> None:
+        """A private answer known at once (bad input): the interaction response itself, no defer."""
+        payload = render_discord(msg)[0]
+        kwargs: dict[str, Any] = {"embeds": payload.embeds, "ephemeral": True, "allowed_mentions": NO_MENTIONS}
+        if payload.content:
+            kwargs["content"] = payload.content
+        await interaction.response.send_message(**kwargs)
 
     async def run(
         self, interaction: discord.Interaction, text: str, *, manage: bool = False, ephemeral: bool = False
@@ -145,8 +197,14 @@ class CommandRunner:
             if not can_manage(interaction):
                 await self.refuse(interaction, "You need the **Manage Channels** permission to change this channel.")
                 return
-        await interaction.response.defer(thinking=True, ephemeral=ephemeral)
         ctx = command_context(interaction)
+        parsed = parse(text)
+        if bad_input(parsed):  # answered from the text alone: no database, well within 3 s, private
+            await self.answer_now(interaction, handle(self.engine, self.config, ctx, text))
+            return
+        assert isinstance(parsed, ParsedCommand)
+        ephemeral = ephemeral or private_answer(parsed)
+        await interaction.response.defer(thinking=True, ephemeral=ephemeral)
         try:
             msg = await asyncio.to_thread(handle, self.engine, self.config, ctx, text)
         except Exception:
@@ -170,6 +228,26 @@ class CommandRunner:
             return []
         return text_choices(names)
 
+    async def complete_metrics(self, task_text: str, dataset: str | None, current: str
+                               ) -> list[app_commands.Choice[str]]:
+        try:
+            names = await asyncio.to_thread(complete_metric, self.engine, task_text, dataset, current, MAX_CHOICES)
+        except Exception:
+            log.exception("metric autocomplete failed")
+            return []
+        return text_choices(names)
+
+    async def complete_followed(self, interaction: discord.Interaction, current: str
+                                ) -> list[app_commands.Choice[str]]:
+        ctx = command_context(interaction)
+        try:
+            pairs = await asyncio.to_thread(complete_followed, self.engine, "discord", ctx.workspace, ctx.channel,
+                                            current, MAX_CHOICES)
+        except Exception:
+            log.exception("unsubscribe autocomplete failed")
+            return []
+        return task_choices(pairs)
+
 
 def _join(*parts: str | None) -> str:
     return " ".join(p.strip() for p in parts if p and p.strip())
@@ -188,7 +266,10 @@ def _phrase(value: str, prefix: str = "", *, quote: bool = False) -> str:
 
 
 def sota_text(task: str, dataset: str | None = None, metric: str | None = None) -> str:
-    """The command text for /sota's three options (the same grammar as Slack's `/sota ...`)."""
+    """The command text for /sota's three options (the same grammar as Slack's `/sota ...`);
+    `/sota task:help` alone is the help."""
+    if task.strip().lower().lstrip("/") in ("help", "?") and not (dataset or "").strip() and not (metric or "").strip():
+        return "help"
     return _join(
         _phrase(task, quote=True),  # quoted: /sota task:help looks up a task, it does not run help
         _phrase(dataset, "dataset:") if dataset and dataset.strip() else None,
@@ -217,6 +298,17 @@ def build_command_tree(client: discord.Client, engine: Engine, config: Config) -
         task_text = getattr(interaction.namespace, "task", None) or ""
         return await runner.complete_datasets(str(task_text), current)
 
+    @sota.autocomplete("metric")
+    async def sota_metric(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        task_text = getattr(interaction.namespace, "task", None) or ""
+        dataset = getattr(interaction.namespace, "dataset", None)
+        return await runner.complete_metrics(str(task_text), str(dataset) if dataset else None, current)
+
+    @tree.command(name="help", description="What sotabot can do, or how to use one command")
+    @app_commands.describe(command="A command, e.g. digest")
+    async def help_(interaction: discord.Interaction, command: str | None = None) -> None:
+        await runner.run(interaction, _join("help", command), ephemeral=True)
+
     @tree.command(name="subscribe", description="Alert this channel on new results for a task, category or keyword")
     @app_commands.describe(target='A task, category:cs.CV or keyword:"diffusion"')
     @app_commands.guild_only()
@@ -237,7 +329,7 @@ def build_command_tree(client: discord.Client, engine: Engine, config: Config) -
 
     @unsubscribe.autocomplete("target")
     async def unsubscribe_target(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return await runner.complete_tasks(current)
+        return await runner.complete_followed(interaction, current)  # only what this channel follows
 
     @tree.command(name="subscriptions", description="What this channel follows")
     async def subscriptions(interaction: discord.Interaction) -> None:
@@ -272,9 +364,9 @@ def build_command_tree(client: discord.Client, engine: Engine, config: Config) -
         text = "Sorry, something went wrong answering that."
         try:
             if interaction.response.is_done():
-                await interaction.followup.send(text, ephemeral=True)
+                await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
             else:
-                await interaction.response.send_message(text, ephemeral=True)
+                await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException:
             pass
 
@@ -285,15 +377,25 @@ class SotaBotClient(discord.Client):
     """The Discord client; start it with `await client.start(token)` inside the service loop."""
 
     def __init__(self, engine: Engine, config: Config, *, intents: discord.Intents | None = None) -> None:
-        super().__init__(intents=intents or discord.Intents(guilds=True))
+        super().__init__(intents=intents or discord.Intents(guilds=True), allowed_mentions=NO_MENTIONS)
+        self.engine = engine
         self.config = config
         self.tree = build_command_tree(self, engine, config)
+        self.add_dynamic_items(*DYNAMIC_ITEMS)  # controls on old messages keep working after a restart
 
     async def setup_hook(self) -> None:
         await sync_commands(self.tree, self.config.discord.guild_ids)
 
     async def on_ready(self) -> None:
         log.info("discord: connected as %s in %d guild(s)", self.user, len(self.guilds))
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        """Added to a server (again): its channels get deliveries again."""
+        await asyncio.to_thread(lifecycle.workspace_joined, self.engine, "discord", str(guild.id))
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """Removed from a server (kicked, banned, or the server is gone): its deliveries off."""
+        await asyncio.to_thread(lifecycle.workspace_lost, self.engine, "discord", str(guild.id), "removed from guild")
 
 
 async def sync_commands(tree: app_commands.CommandTree, guild_ids: Sequence[int]) -> None:

@@ -3,15 +3,16 @@
 The listener acks at once (Slack's 3-second deadline), computes the answer in a worker
 thread (SQLModel sessions are synchronous; `Answerer` keeps acks ahead of answers under
 load) and answers through the command's `response_url` — ephemeral for errors and usage,
-in the channel for results — then uploads any chart through the Web API when a bot token
-exists. The same AsyncApp serves Socket Mode
+in the channel for results — with any chart uploaded first and shown inside the answer
+(bot/platforms/slack_files.py). The same AsyncApp serves Socket Mode
 (`AsyncSocketModeHandler`) and HTTP mode (`build_http_app`, signed requests only: Bolt's
 request verification checks the v0 HMAC signature and the 5-minute timestamp window before
 any listener runs, so a rejected request changes nothing).
 
-`can_manage` in Slack: a slash command's payload carries no role, so every member may change
-their channel's subscriptions and digest by default (Slack admins restrict who can use the
-app itself). Pass `can_manage=` to `build_slack_app` to decide per request.
+`can_manage` in Slack: a slash command's payload carries no role, so who may change a
+channel's subscriptions and digest is `slack.managers` ("everyone" by default, "admins"
+checked with users.info, or a list of user ids; slack_events.Managers). Pass `can_manage=` to
+`build_slack_app` to decide per request instead.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import weakref
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -29,13 +31,22 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from sotabot.bot.commands import CommandContext, handle
+from sotabot.bot.platforms.slack_events import (
+    Managers,
+    can_post_in,
+    changes_channel,
+    command_needs_reach,
+    register_actions,
+    register_lifecycle,
+)
+from sotabot.bot.platforms.slack_files import inline_files
 from sotabot.bot.render.slack import render_slack
 from sotabot.bot.settings import Config
 from sotabot.digests.message import Message
@@ -132,6 +143,8 @@ def build_slack_app(
         await answerer.answer(body, client if bot_token else None)
 
     app.command(slack.command)(on_command)
+    register_lifecycle(app, engine, workspace_key)
+    register_actions(app, engine, config, workspace_key, can_manage, bot_token, answerer.managers)
     return app
 
 
@@ -165,6 +178,7 @@ class Answerer:
         self.engine = engine
         self.config = config
         self.can_manage = can_manage
+        self.managers = Managers(config.slack.managers)
         self.max_pending = max_pending
         self.pending = 0
         self.stats: Counter[str] = Counter()
@@ -191,6 +205,9 @@ class Answerer:
         if not response_url:
             log.warning("slash command without response_url from %s: not answered", ctx.workspace)
             return
+        ctx = await with_reach(ctx, str(body.get("text") or ""), client)
+        if self.can_manage is None and changes_channel(str(body.get("text") or "")):
+            ctx = replace(ctx, can_manage=await self.managers.allows(client, ctx.user))
         if self.pending >= self.max_pending:
             self.stats["busy"] += 1
             msg = Message.error(BUSY)
@@ -240,6 +257,13 @@ class Answerer:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
+async def with_reach(ctx: CommandContext, text: str, client: AsyncWebClient | None) -> CommandContext:
+    """The context with `can_post` filled in for channel commands (one conversations.info call)."""
+    if client is None or not ctx.channel or not command_needs_reach(text):
+        return ctx
+    return replace(ctx, can_post=await can_post_in(client, ctx.channel))
+
+
 def render_payloads(msg: Message) -> list[dict[str, Any]]:
     """render_slack, with a plain apology if a reply cannot be rendered."""
     try:
@@ -263,11 +287,12 @@ async def deliver_payloads(
     respond: Callable[..., Any],
     client: AsyncWebClient | None,
 ) -> None:
-    """At most 5 messages through response_url (Slack's limit per command), then the charts."""
+    """At most 5 messages through response_url (Slack's limit per command); charts inside them."""
     if len(payloads) > MAX_RESPONSES:
         log.warning("reply split into %d messages; Slack takes %d per command", len(payloads), MAX_RESPONSES)
     response_type = "ephemeral" if ephemeral else "in_channel"
     for payload in payloads[:MAX_RESPONSES]:
+        payload = await inline_files(payload, client)
         try:
             sent = await respond(text=payload["text"], blocks=payload.get("blocks"), response_type=response_type)
         except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
@@ -276,21 +301,6 @@ async def deliver_payloads(
         if getattr(sent, "status_code", 200) != 200:
             log.warning("slack respond got HTTP %s: %s", sent.status_code, str(sent.body)[:200])
             return
-        if client is not None and not ephemeral:
-            await _upload_files(client, channel, payload.get("files") or [])
-
-
-async def _upload_files(client: AsyncWebClient, channel: str, files: list[dict[str, Any]]) -> None:
-    for item in files:
-        path = item.get("path")
-        if not path:
-            continue
-        try:
-            alt = item.get("alt") or None
-            await client.files_upload_v2(channel=channel, file=path, title=alt, alt_txt=alt)
-        except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
-            # e.g. not_in_channel: the answer was delivered, only the chart is missing
-            log.warning("slack chart upload to %s failed: %s", channel, exc)
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -15,7 +15,7 @@ import discord
 
 from sotabot.bot.render.inline import ELLIPSIS, Flavour, Span, plain_text, split, truncate
 from sotabot.bot.render.table import code_blocks
-from sotabot.digests.message import Context, Divider, Fields, Header, Image, Message, Section, Table
+from sotabot.digests.message import Context, Divider, Fields, Header, Image, Item, Message, Section, Table
 
 DISCORD_MAX_TITLE = 256
 DISCORD_MAX_DESCRIPTION = 4096
@@ -42,6 +42,7 @@ class DiscordPayload:
     content: str | None = None
     embeds: list[discord.Embed] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    thread: bool = False  # a reply in the thread of the message's first payload
 
 
 class DiscordMarkdown(Flavour):
@@ -63,7 +64,8 @@ class DiscordMarkdown(Flavour):
             return "`" + span.text.replace("`", "ˋ") + "`"
         if span.kind == "link" and span.url:
             url = "".join(_URL_UNSAFE.get(c, c) for c in span.url)
-            return f"[{self._inner(span.text) or url}]({url})"
+            link = f"[{self._inner(span.text) or url}]({url})"
+            return f"**{link}**" if span.strong else link
         return self.text(span.text)
 
 
@@ -146,12 +148,25 @@ def _trailing_context(blocks: list[object]) -> int:
 
 
 def render_discord(msg: Message) -> list[DiscordPayload]:
-    """Payloads in order; each has at most 10 embeds and 6000 embed characters."""
+    """Payloads in order; each has at most 10 embeds and 6000 embed characters. A message's
+    `thread` comes after its own payloads, marked `thread=True`."""
+    payloads = _render(msg)
+    if msg.thread:
+        for payload in _render(Message(text=msg.text, blocks=list(msg.thread), kind=msg.kind)):
+            if payload.embeds:
+                payload.thread = True
+                payloads.append(payload)
+    return payloads
+
+
+def _render(msg: Message) -> list[DiscordPayload]:
     b = _Builder(COLOURS.get(msg.kind, DEFAULT_COLOUR))
     blocks: list[object] = list(msg.blocks)
     foot_from = _trailing_context(blocks)
     used_names: set[str] = set()
     for idx, block in enumerate(blocks):
+        if isinstance(block, Item):
+            block = Section(block.markdown())
         if isinstance(block, Header):
             b.header(block.text)
         elif isinstance(block, Section) or (isinstance(block, Context) and idx < foot_from):

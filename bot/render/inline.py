@@ -1,8 +1,10 @@
 """The neutral inline Markdown of digests/message.py, parsed once and re-rendered per platform.
 
-Messages carry `**bold**`, `_italic_`, `` `code` `` and `[text](url)`; a backslash escapes a
-marker. Slack wants mrkdwn (`*bold*`, `<url|text>`, `&<>` escaped), Discord wants its own
-Markdown with user text escaped, headers and footers want plain text. Truncating and
+Messages carry `**bold**`, `_italic_`, `` `code` ``, `[text](url)` and the bold link
+`**[text](url)**` (a Span "link" with `strong`); a backslash escapes a marker, also inside a
+link's text, so any title survives `md_link`. Slack wants mrkdwn (`*bold*`, `<url|text>`,
+`&<>` escaped), Discord wants its own Markdown with user text escaped, headers and footers
+want plain text. Truncating and
 splitting work on rendered spans so a cut never lands inside a link or an escape sequence.
 """
 
@@ -13,8 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from sotabot.digests.message import MD_ESCAPABLE, md_escape
+
 ELLIPSIS = "…"
-ESCAPABLE = "\\`*_[]()~|>#"
+ESCAPABLE = MD_ESCAPABLE
 
 SpanKind = Literal["text", "bold", "italic", "code", "link"]
 
@@ -24,15 +28,19 @@ class Span:
     kind: SpanKind
     text: str
     url: str | None = None
+    strong: bool = False  # a bold link
 
 
+_LTEXT = r"(?:\\[\\`*_\[\]()~|>#]|[^\[\]\n\\]|\\(?![\\`*_\[\]()~|>#])){1,500}"  # escapes allowed
+_LURL = r"(?:[^()\s]|\([^()\s]{0,200}\)){1,2000}"
 # Spans are bounded in length so that text full of unmatched markers stays linear to parse.
 _TOKEN = re.compile(
     r"(?P<esc>\\[\\`*_\[\]()~|>#])"
     r"|`(?P<code>[^`\n]{1,500})`"
+    r"|\*\*\[(?P<stext>" + _LTEXT + r")\]\((?P<surl>" + _LURL + r")\)\*\*"
     r"|\*\*(?P<bold>[^\n]{1,500}?)\*\*"
     r"|(?<![\w\\])_(?P<italic>[^\s_](?:[^\n]{0,200}?[^\s\\])?)_(?!\w)"
-    r"|\[(?P<ltext>[^\[\]\n]{1,500})\]\((?P<url>(?:[^()\s]|\([^()\s]{0,200}\)){1,2000})\)"
+    r"|\[(?P<ltext>" + _LTEXT + r")\]\((?P<url>" + _LURL + r")\)"
 )
 _SAFE_URL = re.compile(r"^(https?|mailto):", re.IGNORECASE)
 _ESCAPES = re.compile(r"\\([\\`*_\[\]()~|>#])")
@@ -42,9 +50,7 @@ def unescape(text: str) -> str:
     return _ESCAPES.sub(r"\1", text)
 
 
-def escape(text: str) -> str:
-    """Make arbitrary text (a model name, a user's query) literal inside neutral Markdown."""
-    return "".join("\\" + c if c in ESCAPABLE else c for c in text)
+escape = md_escape  # arbitrary text made literal inside neutral Markdown
 
 
 _MARKER = re.compile(r"[\\`*_\[]")
@@ -74,6 +80,7 @@ def _parse(md: str) -> list[Span]:
             continue
         kind: SpanKind
         url = None
+        strong = False
         if m.group("code") is not None:
             kind, inner = "code", m.group("code")
         elif m.group("bold") is not None:
@@ -81,7 +88,10 @@ def _parse(md: str) -> list[Span]:
         elif m.group("italic") is not None:
             kind, inner = "italic", unescape(m.group("italic"))
         else:
-            kind, inner, url = "link", unescape(m.group("ltext")), m.group("url")
+            strong = m.group("stext") is not None
+            kind = "link"
+            inner = unescape(m.group("stext") if strong else m.group("ltext"))
+            url = m.group("surl") if strong else m.group("url")
             if not _SAFE_URL.match(url):
                 buf.append(inner)
                 continue
@@ -91,7 +101,7 @@ def _parse(md: str) -> list[Span]:
         if buf and "".join(buf):
             spans.append(Span("text", "".join(buf)))
         buf = []
-        spans.append(Span(kind, inner, url))
+        spans.append(Span(kind, inner, url, strong))
     buf.append(md[pos:])
     tail = "".join(buf)
     if tail:

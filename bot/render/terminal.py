@@ -1,7 +1,8 @@
 """Message -> rich output for the terminal channel and the CLI.
 
 Text is built as `rich.text.Text` objects, never as markup strings, so a task name or a
-model called "[bold]" prints literally. Links show their URL, since a terminal user copies it.
+model called "[bold]" prints literally. Links are OSC-8 hyperlinks where the terminal supports
+them and also show their URL as "text (url)", since a terminal user copies it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from sotabot.bot.render.inline import parse_inline, plain_text
-from sotabot.digests.message import Context, Divider, Fields, Header, Image, Message, Section, Table
+from sotabot.digests.message import Context, Divider, Fields, Header, Image, Item, Message, Section, Table
 
 
 def inline_text(md: str, base: str = "") -> Text:
@@ -27,9 +28,9 @@ def inline_text(md: str, base: str = "") -> Text:
         elif span.kind == "code":
             out.append(span.text, style="bold cyan")
         elif span.kind == "link" and span.url:
-            out.append(span.text, style=Style(underline=True, link=span.url))
+            out.append(span.text, style=Style(underline=True, bold=span.strong or None, link=span.url))
             if span.text.strip() != span.url:
-                out.append(f" <{span.url}>", style="dim")
+                out.append(f" ({span.url})", style="dim")
         else:
             out.append(span.text)
     return out
@@ -41,11 +42,13 @@ def render_terminal(msg: Message, console: Console) -> None:
     if not msg.blocks:
         console.print(inline_text(msg.text, "red" if error else ""))
         return
-    for block in msg.blocks:
+    for block in [*msg.blocks, *msg.thread]:
         if isinstance(block, Header):
             console.print(Text(plain_text(block.text), style="bold underline"))
         elif isinstance(block, Section):
             console.print(inline_text(block.text, "red" if error else ""))
+        elif isinstance(block, Item):
+            console.print(inline_text(block.markdown()))
         elif isinstance(block, Fields):
             grid = RichTable.grid(padding=(0, 2))
             grid.add_column(style="bold")

@@ -169,11 +169,6 @@ def discover_links_for(session: Session, papers: Iterable[Paper]) -> int:
     return _link_many(session, found) if found else 0
 
 
-def discover_links(session: Session, paper: Paper) -> int:
-    """Link the repositories named in the paper's abstract and comment; returns new links."""
-    return discover_links_for(session, [paper])
-
-
 def mentions_code(*texts: str | None) -> bool:
     """Cheap pre-check: could any of these texts name a GitHub repository?"""
     return any(text and "github.com" in text.lower() for text in texts)

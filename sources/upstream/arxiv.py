@@ -430,12 +430,6 @@ def store_items(
     return result
 
 
-def upsert_papers(session: Session, items: Iterable[ArxivItem]) -> tuple[int, int]:
-    """Store items as papers; returns (new, updated). Link discovery is `store_items`' job."""
-    result = store_items(session, items, link=False)
-    return len(result.new), len(result.updated)
-
-
 # ---------------------------------------------------------------------------------------- polling
 
 

@@ -13,7 +13,9 @@ How a Hub benchmark maps onto our data model (the Hub has no task or metric for 
   (task, dataset) is already some other benchmark, the dataset is named by the full repo id.
 - Dataset: the card's `pretty_name`, else the repository name (`allenai/olmOCR-bench` ->
   `olmOCR-bench`); an existing dataset of that name is reused.
-- Task: the dataset's `task_ids:*` then `task_categories:*` tags (and the same keys of
+- Task: a curated one for the benchmarks people ask for by name (CURATED_BENCHMARKS:
+  SWE-bench Verified -> `swe-bench`, GPQA -> `gpqa`, MMLU-Pro -> `mmlu-pro`, ...); else the
+  dataset's `task_ids:*` then `task_categories:*` tags (and the same keys of
   `cardData`), the first that names a stored task by slug, stored alias or curated alias;
   else a new task from the first task category (`image-to-text` -> "Image to text"); else
   a task named after the benchmark itself (`code-bench`). Task tags are coarse (HF pipeline
@@ -59,6 +61,7 @@ from sotabot.sources.normalise.taxonomy import CURATED_ALIASES, metric_direction
 from sotabot.sources.poll import PollReport, get_state, run_poll
 from sotabot.sources.settings import SourcesSettings
 from sotabot.sources.upstream.http import ApiError, Clock, JsonApi, NotFound, Politeness, UpstreamError
+from sotabot.sources.upstream.news import is_baseline
 from sotabot.storage.db import session_scope
 from sotabot.storage.models import (
     LABEL_CHARS,
@@ -324,8 +327,39 @@ def _existing_task(session: Session, tag: str) -> Task | None:
     return session.exec(select(Task).where(Task.slug == curated)).first() if curated else None
 
 
+# The popular Hub benchmarks people ask for by name (`/sota swe-bench`): their own task,
+# named as the community names it, rather than a coarse pipeline tag ("text-generation").
+# repo id (lowercase) -> (task slug, task name, dataset name).
+CURATED_BENCHMARKS: dict[str, tuple[str, str, str]] = {
+    "swe-bench/swe-bench_verified": ("swe-bench", "SWE-bench", "SWE-bench Verified"),
+    "princeton-nlp/swe-bench_verified": ("swe-bench", "SWE-bench", "SWE-bench Verified"),
+    "swe-bench/swe-bench": ("swe-bench", "SWE-bench", "SWE-bench"),
+    "swe-bench/swe-bench_lite": ("swe-bench", "SWE-bench", "SWE-bench Lite"),
+    "idavidrein/gpqa": ("gpqa", "GPQA", "GPQA"),
+    "tiger-lab/mmlu-pro": ("mmlu-pro", "MMLU-Pro", "MMLU-Pro"),
+    "cais/hle": ("humanitys-last-exam", "Humanity's Last Exam", "HLE"),
+    "allenai/olmocr-bench": ("image-to-text", "Image to text", "olmOCR-bench"),
+}
+
+
+def _curated_task(session: Session, bench: HubBenchmark) -> Task | None:
+    curated = CURATED_BENCHMARKS.get(bench.repo_id.lower())
+    if curated is None:
+        return None
+    slug, name, _ = curated
+    task = session.exec(select(Task).where(Task.slug == slug)).first()
+    if task is None:
+        task = Task(slug=slug, name=name)
+        session.add(task)
+        session.flush()
+    return task
+
+
 def choose_task(session: Session, bench: HubBenchmark) -> Task:
     """The task a Hub benchmark belongs to (see the module docstring), created when missing."""
+    curated = _curated_task(session, bench)
+    if curated is not None:
+        return curated
     for tag in [*bench.task_ids, *bench.task_categories]:
         task = _existing_task(session, tag)
         if task is not None:
@@ -363,7 +397,8 @@ def ensure_benchmark(session: Session, bench: HubBenchmark) -> Benchmark:
         return found
     task = choose_task(session, bench)
     description = f"Hugging Face benchmark dataset {bench.repo_id}"
-    for name in dict.fromkeys([bench.name, bench.repo_id]):
+    curated = CURATED_BENCHMARKS.get(bench.repo_id.lower())
+    for name in dict.fromkeys([curated[2] if curated else bench.name, bench.repo_id]):
         dataset = _dataset(session, name, description)
         taken = session.exec(
             select(Benchmark).where(Benchmark.task_id == task.id, Benchmark.dataset_id == dataset.id)
@@ -451,6 +486,7 @@ def store_leaderboard(
     metric_id = benchmark.primary_metric_id
     assert metric_id is not None and benchmark.id is not None
     known = known_rows(session, benchmark)
+    baseline = is_baseline(session, benchmark.id, RESULT_SOURCE)  # rows are undated: a first read is all history
     today: date = now.date()
     for row in rows:
         stored = known.get(row.model_id)
@@ -469,6 +505,7 @@ def store_leaderboard(
             source=RESULT_SOURCE,
             verified=row.verified,
             now=now,
+            news=not baseline,
         )
         report.count_result(outcome)
     report.add("benchmarks")

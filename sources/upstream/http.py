@@ -44,25 +44,6 @@ class SystemClock:
         return time.time()
 
 
-class FakeClock:
-    """A clock that only moves when slept on: tests assert pacing without waiting."""
-
-    def __init__(self, start: float = 1_000_000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        if seconds > 0:
-            self.now += seconds
-
-
 class UpstreamError(Exception):
     """An upstream request failed for good (after retries, or not retryable)."""
 
@@ -128,6 +109,7 @@ class PoliteClient:
         self.clock = clock or SystemClock()
         self.name = name
         self.requests = 0
+        self.budget: int | None = None  # requests this client may send (retries included); None: no limit
         self._last_request: float | None = None
         self._lock = threading.Lock()
         self._client = httpx.Client(
@@ -209,6 +191,8 @@ class PoliteClient:
         last_error = ""
         for attempt in range(self.politeness.max_retries + 1):
             with self._lock:
+                if self.budget is not None and self.requests >= self.budget:
+                    raise BudgetSpent(f"{self.name}: request budget of {self.budget} spent")
                 self._pace()
                 self.requests += 1
                 retry_after: float | None = None
@@ -243,6 +227,10 @@ class PoliteClient:
 
     def post(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("POST", url, **kwargs)
+
+
+class BudgetSpent(Exception):
+    """The poll's request budget is spent: the request was not sent (not an upstream fault)."""
 
 
 class ApiError(Exception):

@@ -17,11 +17,10 @@ The contract is in tests/fixtures/paperswithcode-co/API.md.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -36,7 +35,9 @@ from sotabot.sources.normalise.taxonomy import metric_direction
 from sotabot.sources.normalise.values import normalise_arxiv_id, parse_value, raw_text
 from sotabot.sources.poll import PollReport, get_state, run_poll
 from sotabot.sources.settings import SourcesSettings
-from sotabot.sources.upstream.http import ApiError, Clock, JsonApi, NotFound, Politeness, UpstreamError
+from sotabot.sources.upstream.http import ApiError, BudgetSpent, Clock, JsonApi, NotFound, Politeness, UpstreamError
+from sotabot.sources.upstream.news import is_baseline, is_news, subscribed_since
+from sotabot.sources.upstream.pwc_plan import CatalogTask, Cursor, local_tasks, parse_catalog, plan, subscribed_tasks
 from sotabot.storage.db import session_scope
 from sotabot.storage.models import (
     LABEL_CHARS,
@@ -52,8 +53,8 @@ from sotabot.storage.models import (
     Repo,
     Result,
     ResultValue,
-    Subscription,
     Task,
+    as_utc,
 )
 from sotabot.storage.results import paper_got_code, record_result
 
@@ -117,6 +118,16 @@ class EvalRow:
         return f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else self.url
 
 
+@dataclass
+class EvalPage:
+    """A leaderboard page: its rows and declared count, the server's ETag, and whether it was a 304."""
+
+    rows: list[Any]
+    count: int | None
+    etag: str | None = None
+    not_modified: bool = False
+
+
 Known = dict[tuple[str, str], dict[str, str]]  # (model, paper_key) -> {metric name: raw}
 
 
@@ -130,6 +141,8 @@ class TaskFetch:
     repos: dict[str, list[tuple[str, bool]]]  # arXiv id -> [(url, is_official)]
     pages: int = 0
     known: dict[str, Known] = field(default_factory=dict)  # benchmark id -> rows stored before the fetch
+    etags: dict[str, str] = field(default_factory=dict)  # benchmark id -> ETag of its first page, as read
+    not_modified: int = 0  # leaderboards the server said are unchanged (304)
 
 
 def _text(value: Any) -> str | None:
@@ -283,23 +296,16 @@ class PapersWithCodeClient(JsonApi):
             transport=transport,
             name=SOURCE,
         )
+        self.http.budget = pwc.requests_per_poll or None  # retries count too: refused before they are sent
 
     def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
         """Booleans as the API spells them; None-valued parameters left out."""
         clean = {k: ("true" if v is True else "false" if v is False else v) for k, v in (params or {}).items()}
         return super().get_json(url, {k: v for k, v in clean.items() if v is not None})
 
-    def areas_with_tasks(self) -> list[tuple[str, str, str | None]]:
-        """(slug, name, area) of the visible top-level tasks of every area."""
-        rows, _ = _rows(self.get_json("areas/with-tasks/"))
-        out = []
-        for area in rows:
-            if not isinstance(area, dict):
-                continue
-            for task in area.get("tasks") or []:
-                if isinstance(task, dict) and _text(task.get("slug")) and _text(task.get("name")):
-                    out.append((str(task["slug"]).strip(), str(task["name"]).strip(), _text(area.get("name"))))
-        return out
+    def catalog(self) -> list[CatalogTask]:
+        """The visible top-level tasks of every area, with their popularity."""
+        return parse_catalog(self.get_json("areas/with-tasks/"))
 
     def trending_benchmarks(self, task: str) -> list[BenchmarkRef]:
         data = self.get_json(
@@ -307,12 +313,19 @@ class PapersWithCodeClient(JsonApi):
         )
         return parse_trending(data)
 
-    def evaluations(self, dataset_id: str, page: int) -> tuple[list[Any], int | None]:
-        data = self.get_json(
-            f"datasets/{quote(dataset_id, safe='')}/evaluations/",
-            {"page": page, "page_size": PAGE_SIZE, "ordering": "best_rank"},
-        )
-        return _rows(data)
+    def evaluations(self, dataset_id: str, page: int, etag: str | None = None) -> EvalPage:
+        """One leaderboard page; with the ETag of our copy, a 304 says it is unchanged (no body)."""
+        url = f"datasets/{quote(dataset_id, safe='')}/evaluations/"
+        params = {"page": page, "page_size": PAGE_SIZE, "ordering": "best_rank"}
+        response = self.http.get(url, params=params, headers={"If-None-Match": etag} if etag else None)
+        if response.status_code == 304:
+            return EvalPage([], None, etag, not_modified=True)
+        if response.status_code == 404:
+            raise NotFound(f"{url}: not found upstream")
+        if response.status_code >= 400:
+            raise ApiError(f"{url}: HTTP {response.status_code}: {response.text[:200]}")
+        rows, count = _rows(self.decode(url, response))
+        return EvalPage(rows, count, response.headers.get("ETag"))
 
     def repositories(self, ref: str) -> list[tuple[str, bool]]:
         return parse_repositories(self.get_json(f"papers/{ref}", {"include_resources": True}))
@@ -362,9 +375,26 @@ def _is_known(row: EvalRow, known: Known) -> bool:
 
 
 def fetch_task(
-    client: PapersWithCodeClient, engine: Engine, slug: str, *, full: bool = False
+    client: PapersWithCodeClient,
+    engine: Engine,
+    slug: str,
+    *,
+    full: bool = False,
+    checked: dict[str, date] | None = None,
+    now: datetime | None = None,
+    etags: Mapping[str, str] | None = None,
+    recheck_days: int = 14,
 ) -> TaskFetch:
-    """Read a task's benchmarks, leaderboards and new papers' code from the API (no writes)."""
+    """Read a task's benchmarks, leaderboards and new papers' code from the API (no writes).
+
+    A paper's resources are read once: `checked` (arXiv id -> day read, kept in the cursor
+    for `resources_recheck_days`) is consulted and updated, so a paper on ten leaderboards
+    costs one request, not ten. `etags` (benchmark id -> ETag of the first page we stored)
+    makes the first page a conditional request: a 304 means nothing on the board changed.
+    """
+    checked = {} if checked is None else checked
+    moment = now or datetime.now(UTC)
+    today = moment.date()
     benchmarks = client.trending_benchmarks(slug)
     fetch = TaskFetch(slug=slug, benchmarks=benchmarks, leaderboards={}, repos={})
     known_by_bench = fetch.known
@@ -376,8 +406,15 @@ def fetch_task(
         known = known_by_bench[ref.external_id]
         raw_rows: list[Any] = []
         for page in range(1, MAX_PAGES + 1):
-            rows, count = client.evaluations(ref.external_id, page)
+            etag = (etags or {}).get(ref.external_id) if page == 1 and known and not full else None
+            got = client.evaluations(ref.external_id, page, etag)
             fetch.pages += 1
+            if got.not_modified:
+                fetch.not_modified += 1
+                break
+            if page == 1 and got.etag:
+                fetch.etags[ref.external_id] = got.etag
+            rows, count = got.rows, got.count
             raw_rows.extend(rows)
             if not rows or count is None or len(raw_rows) >= count:
                 break
@@ -391,18 +428,25 @@ def fetch_task(
                 new_papers.append(row.arxiv_id)
     if new_papers:
         with Session(engine) as session:
-            linked = set(
+            fresh_links = set(  # linked from this source within the re-check period (e.g. by the archive)
                 session.exec(
                     select(Paper.arxiv_id)
                     .join(PaperRepo, col(PaperRepo.paper_id) == col(Paper.id))
-                    .where(col(Paper.arxiv_id).in_(new_papers), PaperRepo.found_by == "pwc")
+                    .where(
+                        col(Paper.arxiv_id).in_(new_papers),
+                        PaperRepo.found_by == "pwc",
+                        col(PaperRepo.created_at) >= moment - timedelta(days=recheck_days),
+                    )
                 ).all()
             )
-        for arxiv_id in [p for p in new_papers if p not in linked][:MAX_PAPER_LOOKUPS_PER_TASK]:
+        stale = today - timedelta(days=recheck_days)
+        due = [p for p in new_papers if p not in fresh_links and checked.get(p, date.min) < stale]
+        for arxiv_id in due[:MAX_PAPER_LOOKUPS_PER_TASK]:
             try:
                 fetch.repos[arxiv_id] = client.repositories(arxiv_id)
             except NotFound:
                 fetch.repos[arxiv_id] = []
+            checked[arxiv_id] = today
     return fetch
 
 
@@ -528,6 +572,7 @@ def store_task(
             session.add(stale)
 
     papers_linked: dict[int, int] = {}
+    followed_since = subscribed_since(session, task.slug)
     for ref in fetch.benchmarks:
         rows = fetch.leaderboards.get(ref.external_id)
         if rows is None:
@@ -542,6 +587,11 @@ def store_task(
                 session.add(bench)
                 session.flush()
         known = fetch.known.get(ref.external_id, {})
+        baseline = is_baseline(session, bench.id, RESULT_SOURCE)
+        if baseline:  # history first (quietly), then the rows a follower has not seen, oldest first
+            fresh = [r for r in ordered if is_news(True, r.published, followed_since)]
+            history = [r for r in ordered if not is_news(True, r.published, followed_since)]
+            ordered = history + sorted(fresh, key=lambda r: r.published or date.min)
         for row in ordered:
             if since is not None and row.published is not None and row.published < since:
                 continue
@@ -576,6 +626,7 @@ def store_task(
                 verified=True,
                 external_id=row.ids[0] if row.ids else None,
                 now=now,
+                news=is_news(baseline, row.published, followed_since),
             )
             report.count_result(outcome)
     for paper_id, new_links in papers_linked.items():
@@ -589,64 +640,60 @@ def store_task(
     report.add("tasks", 1)
     report.add("benchmarks", len(fetch.leaderboards))
     report.add("pages", fetch.pages)
+    if fetch.not_modified:
+        report.add("not_modified", fetch.not_modified)
 
 
 
 # ------------------------------------------------------------------------------------------
-# Planning and the poll
-
-
-def _rotate(items: list[str], after: str | None, n: int) -> list[str]:
-    """Up to n items starting after `after` (sorted order, wrapping round)."""
-    if n <= 0 or not items:
-        return []
-    start = 0
-    if after is not None:
-        start = next((i for i, item in enumerate(items) if item > after), 0)
-    ordered = items[start:] + items[:start]
-    return ordered[: min(n, len(items))]
-
-
-def plan_tasks(session: Session, budget: int, cursor: dict[str, str]) -> tuple[list[str], list[str]]:
-    """(subscribed, rest): the task slugs this poll syncs, subscribed ones first."""
-    subscribed = sorted(
-        {t.strip() for t in session.exec(select(Subscription.target).where(Subscription.kind == "task")).all() if t}
-    )
-    chosen_sub = _rotate(subscribed, cursor.get("subscribed"), budget)
-    taken = set(subscribed)
-    rest = [s for s in session.exec(select(Task.slug).order_by(col(Task.slug))).all() if s not in taken]
-    return chosen_sub, _rotate(rest, cursor.get("rest"), budget - len(chosen_sub))
-
-
-def _load_cursor(raw: str | None) -> dict[str, str]:
-    try:
-        data = json.loads(raw or "{}")
-    except json.JSONDecodeError:
-        return {}
-    return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+# The poll (the order comes from pwc_plan)
 
 
 Catalog = dict[str, tuple[str, str | None]]  # task slug -> (name, area)
 
 
-def _sync_catalog(engine: Engine, client: PapersWithCodeClient, report: PollReport) -> Catalog:
-    """Add the API's top-level tasks that are not stored yet (names and areas), in one transaction."""
-    catalog = {slug: (name, area) for slug, name, area in client.areas_with_tasks()}
+def _now(clock: Clock | None) -> datetime:
+    return datetime.fromtimestamp(clock.time(), UTC) if clock is not None else datetime.now(UTC)
+
+
+def _add_catalog_tasks(engine: Engine, tasks: list[CatalogTask], report: PollReport) -> None:
+    """Store the API's top-level tasks that are not stored yet (names and areas), in one transaction."""
     with session_scope(engine) as session:
-        existing = set(session.exec(select(Task.slug).where(col(Task.slug).in_(list(catalog)))).all())
+        existing = set(session.exec(select(Task.slug).where(col(Task.slug).in_([t.slug for t in tasks]))).all())
         missing = [
-            Task(slug=slug[:NAME_CHARS], name=name[:NAME_CHARS], area=area)
-            for slug, (name, area) in catalog.items()
-            if slug not in existing
+            Task(slug=t.slug[:NAME_CHARS], name=t.name[:NAME_CHARS], area=t.area)
+            for t in tasks
+            if t.slug not in existing
         ]
         session.add_all(missing)
     report.add("tasks_added", len(missing))
-    return catalog
 
 
 def _is_outage(exc: UpstreamError) -> bool:
     """Retries spent (no status): the upstream is down, so the rest of the poll would fail too."""
     return exc.status is None
+
+
+def _refresh_catalog(
+    engine: Engine, client: PapersWithCodeClient, config: SourcesSettings, cursor: Cursor, report: PollReport,
+    now: datetime,
+) -> bool:
+    """Re-read the catalog when it is older than `catalog_refresh_hours`; False when the upstream is down."""
+    hours = config.sources.paperswithcode.catalog_refresh_hours
+    if cursor.catalog and cursor.catalog_at is not None and now - as_utc(cursor.catalog_at) < timedelta(hours=hours):
+        return True
+    try:
+        tasks = client.catalog()
+        _add_catalog_tasks(engine, tasks, report)
+        cursor.set_catalog(tasks, now)
+    except BudgetSpent:
+        report.add("budget_spent", 1)
+        return False  # nothing left to sync with
+    except (ApiError, UpstreamError, SQLAlchemyError) as exc:
+        report.errors.append(f"catalog: {exc}")
+        log.warning("%s: task catalog not read: %s", SOURCE, exc)
+        return not (isinstance(exc, UpstreamError) and _is_outage(exc))
+    return True
 
 
 def poll(
@@ -656,37 +703,46 @@ def poll(
     clock: Clock | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> PollReport:
-    """Sync up to `tasks_per_poll` tasks; faults are reported and recorded, never raised."""
+    """Sync the planned tasks (pwc_plan) within the poll's budgets; faults are reported, never raised."""
+    settings = config.sources.paperswithcode
     client = PapersWithCodeClient(config, clock=clock, transport=transport)
 
     def body(report: PollReport) -> None:
-        catalog: dict[str, tuple[str, str | None]] = {}
-        try:
-            catalog = _sync_catalog(engine, client, report)
-        except (ApiError, UpstreamError, SQLAlchemyError) as exc:
-            report.errors.append(f"catalog: {exc}")
-            log.warning("%s: task catalog not read: %s", SOURCE, exc)
-            if isinstance(exc, UpstreamError) and _is_outage(exc):
-                return
+        now = _now(clock)
         with Session(engine) as session:
-            cursor = _load_cursor(get_state(session, SOURCE).cursor)
+            cursor = Cursor.load(get_state(session, SOURCE).cursor)
             session.commit()
-            subscribed, rest = plan_tasks(session, config.sources.paperswithcode.tasks_per_poll, cursor)
-        for group, slugs in (("subscribed", subscribed), ("rest", rest)):
-            for slug in slugs:
-                outage = _sync_one(engine, client, config, report, slug, catalog, since)
-                if outage:
+        try:
+            if not _refresh_catalog(engine, client, config, cursor, report, now):
+                return
+            with Session(engine) as session:
+                planned = plan(
+                    subscribed=subscribed_tasks(session),
+                    synced=local_tasks(session),
+                    cursor=cursor,
+                    budget=settings.tasks_per_poll,
+                    now=now,
+                    recheck_days=settings.missing_recheck_days,
+                )
+            catalog = {t.slug: (t.name, t.area) for t in cursor.catalog.values()}
+            for item in planned:
+                outcome = _sync_one(
+                    engine, client, config, report, item.slug, catalog, since, now, cursor.papers, cursor.etags
+                )
+                if outcome == "missing":
+                    cursor.missing[item.slug] = now.date()
+                elif outcome == "synced":
+                    cursor.missing.pop(item.slug, None)
+                elif outcome in ("outage", "budget"):
                     break
-                cursor[group] = slug
-            else:
-                continue
-            break
-        with session_scope(engine) as session:
-            state = get_state(session, SOURCE)
-            state.cursor = json.dumps(cursor, sort_keys=True)
-            session.add(state)
+        finally:
+            cursor.forget_papers_before(now.date() - timedelta(days=settings.resources_recheck_days))
+            with session_scope(engine) as session:
+                state = get_state(session, SOURCE)
+                state.cursor = cursor.dump()
+                session.add(state)
 
-    return run_poll(engine, SOURCE, body, client=client)
+    return run_poll(engine, SOURCE, body, client=client, now=lambda: _now(clock))
 
 
 def _sync_one(
@@ -695,22 +751,36 @@ def _sync_one(
     config: SourcesSettings,
     report: PollReport,
     slug: str,
-    catalog: dict[str, tuple[str, str | None]],
+    catalog: Catalog,
     since: date | None,
-) -> bool:
-    """Fetch then store one task; returns True when the upstream is down (stop the poll)."""
+    now: datetime,
+    checked: dict[str, date],
+    etags: dict[str, str],
+) -> str:
+    """Fetch then store one task: "synced", "missing" (404), "error", "outage" or "budget" (stop the poll)."""
     try:
-        fetched = fetch_task(client, engine, slug, full=since is not None)
+        fetched = fetch_task(
+            client, engine, slug, full=since is not None, checked=checked, now=now, etags=etags,
+            recheck_days=config.sources.paperswithcode.resources_recheck_days,
+        )
         with session_scope(engine) as session:
-            store_task(session, fetched, config, report, catalog=catalog, since=since)
+            store_task(session, fetched, config, report, catalog=catalog, since=since, now=now)
+        etags.update(fetched.etags)  # only once what they describe is stored
     except NotFound:
         report.add("not_found", 1)
         log.info("%s: task %s is not on the server", SOURCE, slug)
+        return "missing"
+    except BudgetSpent:
+        report.add("budget_spent", 1)
+        log.info("%s: request budget spent before task %s was complete", SOURCE, slug)
+        return "budget"
     except UpstreamError as exc:
         report.errors.append(f"{slug}: {exc}")
         log.warning("%s: task %s not synced: %s", SOURCE, slug, exc)
-        return _is_outage(exc)
+        return "outage" if _is_outage(exc) else "error"
     except (ApiError, SQLAlchemyError, ValueError) as exc:
         report.errors.append(f"{slug}: {exc}"[:500])
         log.warning("%s: task %s not synced: %s", SOURCE, slug, exc)
-    return False
+        return "error"
+    report.add("synced", 1)
+    return "synced"

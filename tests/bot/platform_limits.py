@@ -66,10 +66,21 @@ def slack_problems(payloads: list[dict[str, Any]]) -> list[str]:
                         bad.append(f"#{n}: context text {len(e['text'])}")
             elif kind == "image":
                 url = b.get("image_url", "")
-                if not url.startswith(("https://", "http://")) or len(url) > SLACK["image_url"]:
+                slack_file = b.get("slack_file") or {}
+                if slack_file:  # an uploaded file, by id or url (exactly one image source)
+                    if url or not (slack_file.get("id") or slack_file.get("url")):
+                        bad.append(f"#{n}: image with a bad slack_file")
+                elif not url.startswith(("https://", "http://")) or len(url) > SLACK["image_url"]:
                     bad.append(f"#{n}: image without a public URL")
                 if not b.get("alt_text") or len(b["alt_text"]) > SLACK["alt_text"]:
                     bad.append(f"#{n}: alt text")
+            elif kind == "actions":
+                elements = b.get("elements", [])
+                if not elements or len(elements) > 25:
+                    bad.append(f"#{n}: {len(elements)} action elements")
+                for e in elements:
+                    if len(e.get("options", [])) > 100 or any(len(o["value"]) > 150 for o in e.get("options", [])):
+                        bad.append(f"#{n}: select options")
             elif kind != "divider":
                 bad.append(f"#{n}: unknown block {kind}")
         for f in p.get("files", []):

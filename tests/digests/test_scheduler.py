@@ -37,6 +37,18 @@ def test_the_claims_pass_runs_at_the_arxiv_interval_and_stops_with_it():
     assert {"poll:arxiv", "claims"}.isdisjoint({job for job, _, _ in job_table(cfg)})
 
 
+def test_the_hub_leaderboards_run_on_their_own_interval_and_subscribed_tasks_sync_within_the_hour():
+    cfg = Config()
+    intervals = {job: seconds for job, _, seconds in job_table(cfg)}
+    assert intervals["poll:hf-leaderboards"] == cfg.sources.huggingface.leaderboards_interval_minutes * 60.0
+    assert intervals["poll:paperswithcode"] + intervals["alerts"] <= 3600  # a subscribed task's news within 1 h
+    assert intervals["poll:hf-leaderboards"] + intervals["alerts"] <= 3600
+    cfg.sources.paperswithcode.poll_interval_minutes = 0
+    assert "poll:hf-leaderboards" in {job for job, _, _ in job_table(cfg)}
+    cfg.sources.huggingface.leaderboards_interval_minutes = 0
+    assert "poll:hf-leaderboards" not in {job for job, _, _ in job_table(cfg)}
+
+
 def test_the_jobs_are_single_instance_coalescing_and_in_utc(sqlite_engine):
     scheduler = build_scheduler(sqlite_engine, Config())
     jobs = {job.id: job for job in scheduler.get_jobs()}
@@ -51,6 +63,7 @@ def test_a_running_scheduler_queues_due_digests_and_wakes_delivery(sqlite_engine
     for source in (cfg.sources.arxiv, cfg.sources.huggingface, cfg.sources.paperswithcode):
         source.poll_interval_minutes = 0
     cfg.sources.github.refresh_interval_minutes = 0
+    cfg.sources.huggingface.leaderboards_interval_minutes = 0
     due = datetime.now(UTC).strftime("%H:%M")
     with Session(sqlite_engine) as s:
         s.add(

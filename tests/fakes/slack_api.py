@@ -1,8 +1,10 @@
-"""A fake Slack Web API (chat.postMessage) on loopback, recording every message.
+"""A fake Slack Web API (chat.postMessage, conversations.info, auth.test) on loopback, recording every message.
 
-Faults on demand: a 429 with Retry-After on every Nth call, and channels that answer
-`channel_not_found`. Each accepted post is recorded with its arrival time so tests can
-check pacing and that nothing arrives before a Retry-After has passed.
+Faults on demand: a 429 with Retry-After on every Nth call, channels that answer
+`channel_not_found`, and private channels the bot is not a member of (`not_in_channel` on
+post, `is_member: false` from conversations.info) until `invite()` adds it. Each accepted
+post is recorded with its arrival time (and thread_ts, unfurl flags) so tests can check
+pacing and that nothing arrives before a Retry-After has passed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ class Post:
     text: str
     blocks: list
     at: float
+    ts: str = ""
+    thread_ts: str | None = None
+    unfurl_links: object = None  # as sent: None when the call left it out
+    unfurl_media: object = None
 
 
 @dataclass
@@ -30,6 +36,8 @@ class FakeSlackApi:
     retry_after: float = 2.0
     gone_channels: set[str] = field(default_factory=set)
     failing_channels: set[str] = field(default_factory=set)  # answer internal_error every time
+    not_member: set[str] = field(default_factory=set)  # private channels the bot is not in
+    admins: set[str] = field(default_factory=set)  # users.info says is_admin for these
     delay: float = 0.0  # seconds each post takes, to keep sends in flight
     posts: list[Post] = field(default_factory=list)
     limited: list[tuple[str, float]] = field(default_factory=list)  # (channel, time of the 429)
@@ -40,6 +48,9 @@ class FakeSlackApi:
         self._server = FakeUpstream()
         self._server.route("/api/chat.postMessage", self._post_message, method="POST")
         self._server.route("/api/auth.test", lambda r: Reply.json({"ok": True, "user_id": "UBOT"}), method="POST")
+        for method in ("GET", "POST"):  # slack_sdk sends conversations.info and users.info as GETs
+            self._server.route("/api/conversations.info", self._conversation_info, method=method)
+            self._server.route("/api/users.info", self._user_info, method=method)
 
     @property
     def url(self) -> str:
@@ -52,13 +63,36 @@ class FakeSlackApi:
     def __exit__(self, *exc: object) -> None:
         self._server.__exit__(*exc)
 
-    def _post_message(self, req: LoggedRequest) -> Reply:
+    def invite(self, channel: str) -> None:
+        """The bot is added to a private channel."""
+        self.not_member.discard(channel)
+
+    @staticmethod
+    def _data(req: LoggedRequest) -> dict:
         if req.headers.get("content-type", "").startswith("application/json"):
-            data = json.loads(req.body or b"{}")
-        else:
-            data = {k: v[0] for k, v in parse_qs(req.body.decode()).items()}
-            if isinstance(data.get("blocks"), str):
-                data["blocks"] = json.loads(data["blocks"])
+            return json.loads(req.body or b"{}")
+        data = {k: v[0] for k, v in parse_qs(req.body.decode()).items()}
+        if isinstance(data.get("blocks"), str):
+            data["blocks"] = json.loads(data["blocks"])
+        return data
+
+    def _user_info(self, req: LoggedRequest) -> Reply:
+        user = str({**{k: v[0] for k, v in req.query.items()}, **(self._data(req) if req.body else {})}.get("user"))
+        return Reply.json({"ok": True, "user": {"id": user, "is_admin": user in self.admins, "is_owner": False}})
+
+    def _conversation_info(self, req: LoggedRequest) -> Reply:
+        query = {k: v[0] for k, v in req.query.items()}
+        channel = str({**query, **(self._data(req) if req.body else {})}.get("channel", ""))
+        if channel in self.gone_channels:
+            return Reply.json({"ok": False, "error": "channel_not_found"})
+        private = channel in self.not_member or channel.startswith("G")
+        return Reply.json({"ok": True, "channel": {
+            "id": channel, "is_channel": True, "is_private": private, "is_archived": False,
+            "is_member": channel not in self.not_member,
+        }})
+
+    def _post_message(self, req: LoggedRequest) -> Reply:
+        data = self._data(req)
         channel = str(data.get("channel", ""))
         if self.delay:
             time.sleep(self.delay)
@@ -72,10 +106,14 @@ class FakeSlackApi:
                 )
             if channel in self.gone_channels:
                 return Reply.json({"ok": False, "error": "channel_not_found"})
+            if channel in self.not_member:
+                return Reply.json({"ok": False, "error": "not_in_channel"})
             if channel in self.failing_channels:
                 return Reply.json({"ok": False, "error": "internal_error"})
-            self.posts.append(Post(channel, str(data.get("text", "")), data.get("blocks") or [], now))
-        return Reply.json({"ok": True, "channel": channel, "ts": f"{now:.6f}"})
+            ts = f"{1_700_000_000 + len(self.posts)}.{self.calls:06d}"
+            self.posts.append(Post(channel, str(data.get("text", "")), data.get("blocks") or [], now, ts,
+                                   data.get("thread_ts"), data.get("unfurl_links"), data.get("unfurl_media")))
+        return Reply.json({"ok": True, "channel": channel, "ts": ts})
 
     def by_channel(self) -> dict[str, list[Post]]:
         out: dict[str, list[Post]] = {}

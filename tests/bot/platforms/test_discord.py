@@ -142,7 +142,8 @@ def all_text(sent: list[dict[str, Any]]) -> str:
 
 def test_the_tree_has_every_command(client):
     names = {c.name for c in client.tree.get_commands()}
-    assert names == {"sota", "subscribe", "unsubscribe", "subscriptions", "digest", "paper", "trending", "search"}
+    assert names == {"sota", "subscribe", "unsubscribe", "subscriptions", "digest", "paper", "trending", "search",
+                     "help"}
 
 
 def test_sota_takes_a_task_with_autocomplete_and_optional_dataset_and_metric(client):
@@ -153,7 +154,7 @@ def test_sota_takes_a_task_with_autocomplete_and_optional_dataset_and_metric(cli
     assert [options[n]["required"] for n in options] == [True, False, False]
     assert options["task"]["autocomplete"] is True
     assert options["dataset"]["autocomplete"] is True
-    assert options["metric"].get("autocomplete", False) is False
+    assert options["metric"]["autocomplete"] is True  # from the chosen task's metrics
     assert all(len(o["description"]) <= 100 for o in options.values())
 
 
@@ -224,7 +225,7 @@ def test_option_values_stay_whole_in_the_command_text():
         ("question answering by retrieval", None, "F1 on test"),
         ('a "quoted" task', "it's «odd»", None),
         ("image-classification", "ImageNet", None),
-        ("help", None, None),  # /sota task:help looks up a task named help, it does not show usage
+        ("help", "ImageNet", None),  # with a dataset, "help" is looked up as a task
         ("subscribe", "x", None),
     ]:
         parsed = parse(sota_text(task, dataset, metric))

@@ -21,6 +21,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
@@ -284,7 +285,7 @@ def test_http_mode_refuses_to_start_without_a_signing_secret(engine, fake_slack)
     assert err.value.key == "slack.signing_secret"
 
 
-async def test_a_chart_is_uploaded_through_the_web_api_after_the_answer(fake_slack, tmp_path: Path):
+async def test_the_chart_is_uploaded_first_and_shown_inside_the_answer(fake_slack, tmp_path: Path):
     chart = tmp_path / "chart.png"
     chart.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
     msg = Message(text="Leaderboard", blocks=[Section("**Leaderboard**"), Image(alt="SOTA over time", path=str(chart))])
@@ -293,22 +294,41 @@ async def test_a_chart_is_uploaded_through_the_web_api_after_the_answer(fake_sla
     await deliver_reply(msg, "C111", respond, client)
     (answer,) = fake_slack.answers("chart")
     assert answer["response_type"] == "in_channel"
+    image = answer["blocks"][-1]
+    assert image == {"type": "image", "slack_file": {"id": "F0001"}, "alt_text": "SOTA over time"}
+    Block.parse(image).validate_json()
     complete = fake_slack.server.requests_to("/api/files.completeUploadExternal")
     assert len(complete) == 1
     params = {k: v[0] for k, v in complete[0].query.items()} | dict(parse_qsl(complete[0].body.decode()))
-    assert params["channel_id"] == "C111"
+    assert "channel_id" not in params  # not shared to the channel on its own: it is part of the answer
     assert complete[0].headers["authorization"] == "Bearer xoxb-test-token"
     (upload,) = fake_slack.server.requests_to("/upload/v1/F0001")
     assert chart.read_bytes() in upload.body
+    # the upload happened before the answer was posted
+    order = [r.path for r in fake_slack.server.log if r.path.startswith(("/api/files.complete", "/commands/"))]
+    assert order[0] == "/api/files.completeUploadExternal"
 
 
-async def test_without_a_bot_token_the_answer_still_arrives_and_nothing_is_uploaded(fake_slack, tmp_path: Path):
+async def test_without_a_bot_token_the_answer_says_why_the_chart_is_missing(fake_slack, tmp_path: Path):
     chart = tmp_path / "chart.png"
     chart.write_bytes(b"\x89PNG\r\n\x1a\n")
     msg = Message(text="Leaderboard", blocks=[Section("**Leaderboard**"), Image(alt="chart", path=str(chart))])
     await deliver_reply(msg, "C111", AsyncRespond(response_url=fake_slack.response_url("chart")), None)
-    assert len(fake_slack.answers("chart")) == 1
+    (answer,) = fake_slack.answers("chart")
+    assert "no Slack bot token" in answer_text(answer)
     assert fake_slack.server.requests_to("/api/") == []
+
+
+async def test_a_failed_upload_is_said_in_the_answer(fake_slack, tmp_path: Path):
+    chart = tmp_path / "chart.png"
+    chart.write_bytes(b"\x89PNG\r\n\x1a\n")
+    fake_slack.server.route("/api/files.getUploadURLExternal", Reply.json({"ok": False, "error": "missing_scope"}),
+                            method="POST")
+    msg = Message(text="Leaderboard", blocks=[Section("**Leaderboard**"), Image(alt="chart", path=str(chart))])
+    client = AsyncWebClient(token="xoxb-test-token", base_url=fake_slack.api_url)
+    await deliver_reply(msg, "C111", AsyncRespond(response_url=fake_slack.response_url("chart")), client)
+    (answer,) = fake_slack.answers("chart")
+    assert "could not be uploaded" in answer_text(answer) and "missing_scope" in answer_text(answer)
 
 
 async def test_errors_are_answered_only_to_the_person_who_asked(fake_slack):

@@ -25,7 +25,7 @@ def test_leaderboard_shapes_print_as_text_with_urls() -> None:
         Context("Data: archive"),
         Image(alt="chart", path="/tmp/c.png"),
     ]))
-    for part in ("Object Detection", "COCO", "Co-DETR <https://arxiv.org/abs/2211.12860>", "box AP", "66.0",
+    for part in ("Object Detection", "COCO", "Co-DETR (https://arxiv.org/abs/2211.12860)", "box AP", "66.0",
                  "Tasks", "Data: archive", "[chart: /tmp/c.png]"):
         assert part in out
 

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, select
 
 from sotabot.sources.normalise.links import (
-    discover_links,
+    discover_links_for,
     find_github_urls,
     link_paper,
     mark_code_checked,
@@ -139,8 +139,8 @@ def test_discover_links_reads_abstract_and_comment_as_official(engine):
             abstract="Code is at https://github.com/lab/model.",
             comment="Accepted at CVPR. Code: https://github.com/lab/model and https://github.com/lab/data-tools",
         )
-        assert discover_links(s, paper) == 2
-        assert discover_links(s, paper) == 0
+        assert discover_links_for(s, [paper]) == 2
+        assert discover_links_for(s, [paper]) == 0
         s.commit()
         assert _links(s, paper) == [
             ("https://github.com/lab/data-tools", "comment", True),
@@ -207,7 +207,7 @@ def test_a_papers_first_repository_is_one_new_paper_with_code_event_per_task_and
         assert event.payload["repo_url"] == "https://github.com/lab/model"  # what digests.alerts shows as code
         assert link_paper(s, paper, "github_search", ["https://github.com/lab/model"], False) == 0  # relink
         assert link_paper(s, paper, "pwc", ["https://github.com/lab/model-v2"], True) == 1  # not its first code
-        assert discover_links(s, paper) == 0
+        assert discover_links_for(s, [paper]) == 0
         s.commit()
         assert len(_code_events(s)) == 1
 
@@ -217,7 +217,7 @@ def test_a_paper_with_results_on_two_tasks_gets_an_event_for_each_and_a_paper_wi
         both = _paper_with_results(s, "2411.00008", ["object-detection", "instance-segmentation"])
         bare = _paper(s, "2411.00009", abstract="Code: https://github.com/lab/bare")
         link_paper(s, both, "abstract", ["https://github.com/lab/both"], True)
-        discover_links(s, bare)
+        discover_links_for(s, [bare])
         s.commit()
         assert sorted(e.payload["task"] for e in _code_events(s)) == ["instance-segmentation", "object-detection"]
 

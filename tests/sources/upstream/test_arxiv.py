@@ -30,11 +30,10 @@ from sotabot.sources.upstream.arxiv import (
     poll,
     split_authors,
     store_items,
-    upsert_papers,
 )
-from sotabot.sources.upstream.http import FakeClock
 from sotabot.storage.db import make_engine, upgrade
 from sotabot.storage.models import Paper, PaperRepo, Repo, SourceState
+from tests.fakes.clock import FakeClock
 from tests.fakes.upstream import FakeUpstream, Fault, LoggedRequest, Reply
 
 TODAY = datetime(2024, 11, 28, 15, 0, tzinfo=UTC)  # the day of the RSS capture
@@ -197,6 +196,12 @@ def fresh_sqlite(tmp_path: Path, name: str) -> Engine:
     eng = make_engine(f"sqlite:///{tmp_path / name}")
     upgrade(eng)
     return eng
+
+
+def upsert_papers(session: Session, items: list) -> tuple[int, int]:
+    """Store items as papers without link discovery; (new, updated)."""
+    result = store_items(session, items, link=False)
+    return len(result.new), len(result.updated)
 
 
 def stored(engine: Engine) -> set[tuple[str, int, str]]:

@@ -12,9 +12,9 @@ from sotabot.bot.cli import main
 from sotabot.bot.settings import Config
 from sotabot.sources.upstream import github
 from sotabot.sources.upstream.github import parse_graphql_repo, parse_repo_json, search_result_urls
-from sotabot.sources.upstream.http import FakeClock
 from sotabot.storage.config import Secret
 from sotabot.storage.models import Paper, PaperRepo, Repo, SourceState, StarSnapshot, as_utc
+from tests.fakes.clock import FakeClock
 from tests.fakes.github import FakeGitHub, load_replay
 from tests.fakes.upstream import FakeUpstream, Fault
 

@@ -19,9 +19,9 @@ from sqlmodel import Session, col, select
 
 from sotabot.bot.settings import Config
 from sotabot.sources.upstream.hf_leaderboards import parse_leaderboard, poll
-from sotabot.sources.upstream.http import FakeClock
 from sotabot.storage.config import Secret
 from sotabot.storage.models import Benchmark, Dataset, Metric, Result, ResultEvent, ResultValue, SourceState, Task
+from tests.fakes.clock import FakeClock
 from tests.fakes.upstream import FakeUpstream, Fault, Reply
 
 LIST = "/api/datasets"
@@ -167,7 +167,7 @@ def test_rows_are_imported_with_verified_kept_on_a_benchmark_of_the_datasets_tas
         assert ocr_base.paper_url == "https://arxiv.org/abs/2601.00001"  # the row's source
         tiny = s.exec(select(Result).where(Result.model == "someone/tiny-ocr")).one()
         assert tiny.paper_url == "https://huggingface.co/someone/tiny-ocr"  # no source: the model's page
-        assert [e.kind for e in events(s)] == ["new_result"] * 3  # an import is not a new record
+        assert events(s) == []  # a first read of a leaderboard is its baseline, not news
         assert s.exec(select(Benchmark).where(Benchmark.external_id == f"hf:{CODE}")).first() is None
         state = s.exec(select(SourceState).where(SourceState.source == "hf-leaderboards")).one()
         assert state.last_success_at is not None and state.last_error is None
@@ -208,7 +208,8 @@ def test_a_better_verified_value_is_a_new_state_of_the_art(engine, server, clock
         assert sota.payload["previous"]["model"] == "example-org/reader-xl"
         assert sota.payload["verified"] is True and sota.payload["source"] == "hf"
         assert board(s, OLMOCR)["someone/tiny-ocr"] == (86.0, "86.0", True, "hf")
-        assert [e.payload["model"] for e in events(s, "new_result")][-1] == "new/ocr-small"
+        # the first poll was the baseline: the one row that appeared since is the only new result
+        assert [e.payload["model"] for e in events(s, "new_result")] == ["new/ocr-small"]
 
 
 def test_on_a_lower_is_better_metric_only_a_lower_verified_value_is_a_record(engine, clock, hf_files, speech_summary):
@@ -397,3 +398,39 @@ def test_the_poll_command_reports_the_sync(tmp_path, monkeypatch, capsys, hf_fil
         assert main(["poll", "hf-leaderboards", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["source"], out["errors"], out["new"], out["requests"]) == ("hf-leaderboards", [], 3, 2)
+
+
+# --- the benchmarks people ask for by name --------------------------------------------------
+
+CURATED = {
+    "SWE-bench/SWE-bench_Verified": ("swe-bench", "SWE-bench Verified", [("agent/coder-pro", 74.4, True),
+                                                                        ("lab/coder-small", 51.0, False)]),
+    "Idavidrein/gpqa": ("gpqa", "GPQA", [("lab/reasoner", 84.0, True)]),
+    "TIGER-Lab/MMLU-Pro": ("mmlu-pro", "MMLU-Pro", [("lab/generalist", 81.2, True)]),
+}
+
+
+def test_swe_bench_gpqa_and_mmlu_pro_land_on_their_own_tasks_and_sota_answers_from_them(engine, clock, hf_files):
+    from sotabot.bot.commands import CommandContext, handle
+
+    listing = [
+        hf_files.summary_like_fixture(repo, tags=["benchmark:official", "task_categories:text-generation"])
+        for repo in CURATED
+    ]
+    with FakeUpstream(clock=clock) as srv:
+        srv.route(LIST, Reply.json(listing))
+        for repo, (_, _, rows) in CURATED.items():
+            srv.route(board_path(repo), Reply.json(hf_files.rows_like_fixture(rows)))
+        report = run(engine, srv, clock)
+    assert report.ok, report.errors
+    ctx = CommandContext("slack", "T1", "C1", user="U1")
+    for repo, (slug, dataset, rows) in CURATED.items():
+        with Session(engine) as s:
+            bench = s.exec(select(Benchmark).where(Benchmark.external_id == f"hf:{repo}")).one()
+            assert (s.get(Task, bench.task_id).slug, s.get(Dataset, bench.dataset_id).name) == (slug, dataset)
+        msg = handle(engine, Config(), ctx, slug, charts=False)
+        text = json.dumps(msg.to_dict())
+        assert dataset in text and rows[0][0] in text, slug
+        assert "Hugging Face Hub benchmark leaderboards" in text  # marked with its source
+    swe = json.dumps(handle(engine, Config(), ctx, "swe-bench", charts=False).to_dict())
+    assert "lab/coder-small ?" in swe  # the Hub's verified flag is kept: unverified rows are marked

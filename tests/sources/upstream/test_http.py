@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from sotabot.sources.upstream.http import FakeClock, PoliteClient, Politeness, UpstreamError, parse_retry_after
+from sotabot.sources.upstream.http import PoliteClient, Politeness, UpstreamError, parse_retry_after
+from tests.fakes.clock import FakeClock
 from tests.fakes.upstream import FakeUpstream, Fault, Reply
 
 

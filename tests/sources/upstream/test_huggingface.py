@@ -11,8 +11,8 @@ from sqlmodel import Session, func, select
 
 from sotabot.bot.settings import Config
 from sotabot.sources.upstream import huggingface
-from sotabot.sources.upstream.http import FakeClock
 from sotabot.storage.models import Paper, PaperRepo, Repo, SourceState, StarSnapshot, as_utc
+from tests.fakes.clock import FakeClock
 from tests.fakes.upstream import FakeUpstream, Fault, LoggedRequest, Reply
 
 

@@ -15,7 +15,6 @@ import pytest
 from sqlmodel import Session, SQLModel, col, select
 
 from sotabot.bot.settings import Config
-from sotabot.sources.upstream.http import FakeClock
 from sotabot.sources.upstream.paperswithcode import merge_rows, poll
 from sotabot.storage.models import (
     Benchmark,
@@ -32,6 +31,7 @@ from sotabot.storage.models import (
     Subscription,
     Task,
 )
+from tests.fakes.clock import FakeClock
 from tests.fakes.upstream import FakeUpstream, Fault, LoggedRequest, Reply
 
 API = "/api/v1"
@@ -154,7 +154,7 @@ def test_leaderboards_are_imported_with_split_rows_merged_and_the_servers_priori
             "Agent | One": {"Resolved": (55.5, "55.5")},
             "Agent Two (verified)": {"Accuracy": (50.0, "50")},
         }
-        assert [e.kind for e in events(s)] == ["new_result"] * 3  # first results are not records
+        assert events(s) == []  # a first sync is the board's baseline: history is not news
         assert {t.slug for t in s.exec(select(Task)).all()} >= {"audio-classification", "3d-generation"}
     evals = server.requests_to(f"{API}/datasets/1/evaluations/")
     assert [r.query["page"] for r in evals] == [["1"], ["2"]]
@@ -180,25 +180,79 @@ def test_a_second_sync_writes_nothing_new_and_stops_paging_at_known_rows(engine,
     assert [r.query["page"] for r in server.requests_to(f"{API}/datasets/1/evaluations/")] == [["1"]]
 
 
-def test_subscribed_tasks_sync_first_then_the_rest_in_rotation(engine, server, clock):
-    server.route(f"{API}/areas/with-tasks/", Reply.json({"results": []}))
-    with Session(engine) as s:
-        s.add_all([Task(slug=slug, name=slug) for slug in ("a-task", "b-task", "c-task", "zz-followed")])
+def catalog(*tasks: tuple[str, int]) -> Reply:
+    """An `areas/with-tasks/` reply listing (slug, paper_count) in one area, in the given order."""
+    return Reply.json({"results": [{"id": "1", "name": "Area", "tasks": [
+        {"id": str(i), "slug": slug, "name": slug.replace("-", " ").title(), "paper_count": papers,
+         "benchmark_count": 1, "evaluation_count": papers}
+        for i, (slug, papers) in enumerate(tasks)
+    ]}]})
+
+
+def synced_order(srv: FakeUpstream) -> list[str]:
+    return [r.path.split("/")[4] for r in srv.requests_to(f"{API}/tasks/")]
+
+
+def test_the_plan_is_subscribed_tasks_then_the_catalog_by_popularity_then_the_rest(engine, server, clock):
+    server.route(f"{API}/areas/with-tasks/", catalog(("image-classification", 10), ("speech-recognition", 900),
+                                                     ("3d-generation", 2389)))
+    with Session(engine) as s:  # a starter set the server does not have, alphabetically before the catalog
+        s.add_all([Task(slug=slug, name=slug) for slug in ("abstract-games", "abstract-strategy-games", "zz-followed")])
         s.commit()
     subscribe(engine, "zz-followed")
+    report = poll(engine, make_config(server.url, tasks_per_poll=5), clock=clock)
+    assert synced_order(server) == [
+        "zz-followed", "3d-generation", "speech-recognition", "image-classification", "abstract-games",
+    ]
+    assert report.details["not_found"] == 5  # nothing routed: each task answers 404
+
+
+def test_the_catalogs_most_popular_task_is_reached_on_a_fresh_install_with_a_big_starter_set(
+    engine, server, clock, recorded
+):
+    server.route(f"{API}/areas/with-tasks/", catalog(("speech-recognition", 900)))
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", WER_V1)
+    with Session(engine) as s:
+        s.add_all([Task(slug=f"aa-starter-{i:03d}", name=f"Starter {i}") for i in range(200)])
+        s.commit()
+    report = poll(engine, make_config(server.url, tasks_per_poll=50), clock=clock)
+    assert synced_order(server)[0] == "speech-recognition"
+    assert report.new == 2
+
+
+def test_a_task_the_server_does_not_have_is_left_out_until_it_is_due_for_a_recheck(engine, server, clock):
+    server.route(f"{API}/areas/with-tasks/", catalog(("speech-recognition", 900)))
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", WER_V1)
+    with Session(engine) as s:
+        s.add_all([Task(slug="gone-task", name="Gone")])
+        s.commit()
+    cfg = make_config(server.url, missing_recheck_days=7)
+    poll(engine, cfg, clock=clock)
+    assert synced_order(server) == ["speech-recognition", "gone-task"]
+    for days, expected in ((1, ["speech-recognition"]), (5, ["speech-recognition"]), (1, ["gone-task",
+                                                                                            "speech-recognition"])):
+        clock.sleep(days * 86400)
+        server.log.clear()
+        poll(engine, cfg, clock=clock)
+        assert synced_order(server) == expected, days
+    with Session(engine) as s:
+        state = s.exec(select(SourceState).where(SourceState.source == "paperswithcode")).one()
+        assert json.loads(state.cursor)["missing"] == {"gone-task": "1970-01-19"}  # asked again on day 7
+
+
+def test_synced_tasks_come_round_again_least_recently_synced_first(engine, server, clock):
+    server.route(f"{API}/areas/with-tasks/", catalog(("a-task", 1), ("b-task", 2), ("c-task", 3)))
+    for slug in ("a-task", "b-task", "c-task"):
+        serve_board(server, slug, f"{slug} set", WER_V1, dataset_id=slug)
     cfg = make_config(server.url, tasks_per_poll=2)
     order = []
-    for _ in range(4):
+    for _ in range(3):
         server.log.clear()
-        report = poll(engine, cfg, clock=clock)
-        assert report.details["not_found"] == 2  # nothing routed: each task answers 404
-        order.append([r.path.split("/")[4] for r in server.requests_to(f"{API}/tasks/")])
-    assert order == [
-        ["zz-followed", "a-task"],
-        ["zz-followed", "b-task"],
-        ["zz-followed", "c-task"],
-        ["zz-followed", "a-task"],
-    ]
+        poll(engine, cfg, clock=clock)
+        clock.sleep(60)
+        order.append(synced_order(server))
+    # one poll stamps its tasks alike: popularity breaks the tie
+    assert order == [["c-task", "b-task"], ["a-task", "c-task"], ["b-task", "c-task"]]
 
 
 def test_requests_are_paced_by_the_configured_rate(engine, server, clock, recorded):
@@ -273,9 +327,8 @@ def test_a_lower_wer_is_a_new_sota_and_its_official_code_is_linked(engine, serve
         assert [(e.payload["model"], e.payload["value"], e.payload["previous"]["model"]) for e in sota] == [
             ("Whisper-Next", 1.9, "Conformer")
         ]
-        assert sorted(e.payload["model"] for e in events(s, "new_result")) == [
-            "Conformer", "LSTM", "Tiny", "Whisper-Next"
-        ]
+        # the first poll was the baseline: only the two rows that appeared since are news
+        assert sorted(e.payload["model"] for e in events(s, "new_result")) == ["Tiny", "Whisper-Next"]
         best = s.exec(select(Result).where(Result.model == "Whisper-Next")).one()
         assert best.code_url == "https://github.com/example/official"
         links = s.exec(select(Repo.url, PaperRepo.official, PaperRepo.found_by).join(PaperRepo)).all()
@@ -427,3 +480,191 @@ def test_the_poll_command_reports_the_sync(server, tmp_path, monkeypatch, capsys
     with Session(make_engine(f"sqlite:///{tmp_path / 'cli.db'}")) as s:
         slugs = set(s.exec(select(Task.slug)).all())
     assert {"audio-classification", "3d-generation", "image-classification"} <= slugs  # the API's catalog
+
+
+# --- only news is news ----------------------------------------------------------------------
+
+
+def test_a_first_sync_is_a_baseline_and_a_row_added_upstream_later_is_news(engine, server, clock):
+    cfg = make_config(server.url)
+    subscribe(engine, "speech-recognition")
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", WER_V1)
+    first = poll(engine, cfg, clock=clock)
+    assert (first.new, first.details.get("events", 0)) == (2, 0)
+    with Session(engine) as s:
+        assert events(s) == []
+    newer = row("5", "Whisper-Next", "WER", "1.9", 1, "2501.01234", "2025-01-03")
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", [newer, *WER_V1])
+    second = poll(engine, cfg, clock=clock)
+    assert second.new == 1
+    with Session(engine) as s:
+        assert [(e.kind, e.payload["model"]) for e in events(s) if e.kind != "new_paper_with_code"] == [
+            ("new_result", "Whisper-Next"),
+            ("new_sota", "Whisper-Next"),
+        ]
+
+
+def test_on_a_first_sync_rows_dated_since_a_channel_subscribed_are_news(engine, server, clock):
+    cfg = make_config(server.url)
+    subscribe(engine, "speech-recognition")
+    with Session(engine) as s:
+        sub = s.exec(select(Subscription)).one()
+        sub.created_at = sub.created_at.replace(year=2024, month=6, day=1)
+        s.add(sub)
+        s.commit()
+    after = row("6", "Fresh", "WER", "2.0", 1, "2406.00006", "2024-06-01")  # the day it subscribed counts
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", [after, *WER_V1])
+    report = poll(engine, cfg, clock=clock)
+    assert report.new == 3
+    with Session(engine) as s:
+        # the history (2023, early 2024) is the baseline; the row since the subscription beats it
+        assert [(e.kind, e.payload["model"]) for e in events(s)] == [
+            ("new_result", "Fresh"),
+            ("new_sota", "Fresh"),
+        ]
+        assert events(s, "new_sota")[0].payload["previous"]["model"] == "Conformer"
+
+
+def test_the_plan_and_the_coverage_are_shown_by_the_cli(server, tmp_path, monkeypatch, capsys):
+    from sotabot.bot.cli import main
+
+    server.route(f"{API}/areas/with-tasks/", catalog(("image-classification", 10), ("speech-recognition", 900),
+                                                     ("3d-generation", 2389)))
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", WER_V1)
+    monkeypatch.setenv("SOTABOT_DATABASE__URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("SOTABOT_SOURCES__PAPERSWITHCODE__API_URL", server.url + API)
+    monkeypatch.setenv("SOTABOT_SOURCES__PAPERSWITHCODE__REQUESTS_PER_SECOND", "0")
+    monkeypatch.setenv("SOTABOT_SOURCES__PAPERSWITHCODE__TASKS_PER_POLL", "2")
+    assert main(["poll", "paperswithcode", "--json"]) == 0  # 3d-generation has no route: a 404, remembered
+    capsys.readouterr()
+    assert main(["poll", "paperswithcode", "--plan", "--json"]) == 0
+    planned = json.loads(capsys.readouterr().out)
+    # the catalog's last unsynced task, then the starter set's tasks (never synced) before any re-sync
+    assert [(p["task"], p["why"]) for p in planned] == [("image-classification", "catalog"),
+                                                        ("abstract-games-with-hints", "rest")]
+    assert (planned[0]["last_synced"], planned[0]["paper_count"]) == (None, 10)
+    requests = len(server.log)
+    assert main(["status", "--json"]) == 0
+    cover = json.loads(capsys.readouterr().out)["paperswithcode"]
+    assert {k: cover[k] for k in ("catalog_tasks", "catalog_synced", "not_on_server")} == {
+        "catalog_tasks": 3, "catalog_synced": 1, "not_on_server": 1,
+    }
+    assert cover["next"][:2] == ["image-classification", "abstract-games-with-hints"]
+    assert cover["oldest_sync"] is not None
+    assert len(server.log) == requests  # neither the plan nor the status asks the server
+    assert main(["poll", "arxiv", "--plan"]) == 1
+    assert "paperswithcode only" in capsys.readouterr().err
+
+
+# --- few requests ---------------------------------------------------------------------------
+
+
+def with_etag(reply: Reply) -> object:
+    """A handler serving `reply` with a strong ETag of its body, and 304 to a matching If-None-Match."""
+    import hashlib
+
+    tag = '"' + hashlib.sha1(reply.body).hexdigest() + '"'
+
+    def handler(req: LoggedRequest) -> Reply:
+        if req.headers.get("if-none-match") == tag:
+            return Reply(304, b"", {"ETag": tag})
+        return Reply(reply.status, reply.body, {**reply.headers, "ETag": tag})
+
+    return handler
+
+
+def counts(srv: FakeUpstream) -> dict[str, int]:
+    """Requests per kind, as the server saw them."""
+    out: dict[str, int] = {}
+    for r in srv.log:
+        kind = r.path.removeprefix(API + "/").split("/")[0]
+        kind = "trending" if r.path.endswith("trending-benchmarks") else kind
+        out[kind] = out.get(kind, 0) + 1
+    return out
+
+
+def test_a_repeated_sync_of_an_unchanged_task_costs_at_most_its_pages(engine, server, clock, recorded):
+    server.route(f"{API}/areas/with-tasks/", catalog(("ocr", 5)))
+    serve_ocr(server, recorded)
+    subscribe(engine, "ocr")
+    cfg = make_config(server.url)
+    first = poll(engine, cfg, clock=clock)
+    # the catalog, the task's benchmarks, 1 + 2 leaderboard pages, and the one paper (on both boards) once
+    assert counts(server) == {"areas": 1, "trending": 1, "datasets": 3, "papers": 1}
+    assert first.requests == 6
+    server.log.clear()
+    again = poll(engine, cfg, clock=clock)
+    assert again.ok, again.errors
+    # the catalog is fresh (a day), the paper is known, each board's first page shows nothing new
+    assert counts(server) == {"trending": 1, "datasets": 2}
+    assert again.requests <= first.details["pages"] + 1
+
+
+def test_an_unchanged_leaderboard_answers_304_to_its_etag(engine, server, clock, recorded):
+    server.route(f"{API}/tasks/ocr/trending-benchmarks", recorded("tasks_OCR_trending-benchmarks.json"))
+    server.route(f"{API}/datasets/2/evaluations/", with_etag(recorded("datasets_42_evaluations.json")))
+    server.route(f"{API}/datasets/1/evaluations/", with_etag(recorded("evaluations_paper_id_9_page1.json")))
+    subscribe(engine, "ocr")
+    cfg = make_config(server.url)
+    poll(engine, cfg, clock=clock)
+    assert all("if-none-match" not in r.headers for r in server.log)
+    with Session(engine) as s:
+        before = snapshot(s, skip={"synced_at"})
+    server.log.clear()
+    again = poll(engine, cfg, clock=clock)
+    evals = server.requests_to(f"{API}/datasets/")
+    assert len(evals) == 2 and all(r.headers.get("if-none-match", "").startswith('"') for r in evals)
+    assert (again.new, again.updated, again.details["not_modified"]) == (0, 0, 2)
+    with Session(engine) as s:
+        assert snapshot(s, skip={"synced_at"}) == before  # a 304 keeps the board, priorities and default
+    # a changed board is read in full again (its new ETag no longer matches ours)
+    server.route(f"{API}/datasets/2/evaluations/", with_etag(Reply.json({"count": 1, "results": [
+        row("9", "Agent Three", "Resolved", "60.0", 1, "2611.00001", "2026-11-01", "2")
+    ]})))
+    third = poll(engine, cfg, clock=clock)
+    assert (third.new, third.details["not_modified"]) == (1, 1)
+
+
+def test_a_papers_resources_are_read_once_and_again_only_when_stale(engine, server, recorded):
+    import time
+
+    clock = FakeClock(time.time())  # links are stamped with the wall clock: keep the poll's clock with it
+    shared = "2501.01234"
+    server.route(f"{API}/areas/with-tasks/", catalog(("task-a", 2), ("task-b", 1)))
+    server.route(f"{API}/papers/{shared}", recorded("papers_2501.01234_include_resources.json"))
+    for slug, ds in (("task-a", "71"), ("task-b", "72")):
+        serve_board(server, slug, f"{slug} set", [row("1", "M", "Accuracy", "90", 1, shared, "2025-01-03", ds)], ds)
+    cfg = make_config(server.url, resources_recheck_days=14)
+    poll(engine, cfg, clock=clock)
+    assert len(server.requests_to(f"{API}/papers/")) == 1  # on two leaderboards, read once
+    for days, expected in ((13, 0), (2, 1)):
+        clock.sleep(days * 86400)
+        for slug, ds in (("task-a", "71"), ("task-b", "72")):  # a new row of the same paper on each board
+            serve_board(server, slug, f"{slug} set", [
+                row("1", "M", "Accuracy", "90", 1, shared, "2025-01-03", ds),
+                row("2", f"M-{days}", "Accuracy", "80", 2, shared, "2025-01-03", ds),
+            ], ds)
+        server.log.clear()
+        poll(engine, cfg, clock=clock)
+        assert len(server.requests_to(f"{API}/papers/")) == expected, days
+
+
+def test_the_request_budget_is_honoured_to_the_request_and_the_next_poll_goes_on(engine, server, clock, recorded):
+    serve_ocr(server, recorded)
+    subscribe(engine, "ocr")
+    server.fail(f"{API}/datasets/2/evaluations/", Fault("status", status=503), times=1)  # a retry counts too
+    cfg = make_config(server.url, requests_per_poll=4)
+    report = poll(engine, cfg, clock=clock)
+    assert len(server.log) == report.requests == 4
+    assert report.details["budget_spent"] == 1 and report.ok  # a spent budget is not an upstream fault
+    with Session(engine) as s:
+        assert s.exec(select(Result)).all() == []  # the half-read task was not stored
+    server.log.clear()
+    cfg.sources.paperswithcode.requests_per_poll = 0  # no limit
+    assert poll(engine, cfg, clock=clock).new == 3
+
+
+def test_a_budget_spent_on_the_catalogs_retries_ends_the_poll_quietly(engine, server, clock):
+    server.fail(f"{API}/areas/with-tasks/", Fault("status", status=503), times=1)
+    report = poll(engine, make_config(server.url, requests_per_poll=1), clock=clock)
+    assert len(server.log) == 1 and report.details["budget_spent"] == 1

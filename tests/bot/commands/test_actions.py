@@ -1,0 +1,75 @@
+"""What a click on a leaderboard control does, platform-neutral: state in the value, never in memory."""
+
+from __future__ import annotations
+
+from sotabot.bot.commands import CommandContext, handle
+from sotabot.bot.commands.actions import (
+    CHART,
+    MAX_ROWS,
+    MORE,
+    SHARE,
+    SUBSCRIBE,
+    BoardState,
+    handle_action,
+)
+from sotabot.bot.settings import Config
+from sotabot.digests.message import Actions, Image, Message, Table
+from tests.bot.interactive_boards import MODELS, seed_interactive
+
+CTX = CommandContext(platform="slack", workspace="T1", channel="C1", user="U1")
+
+
+def controls_of(msg: Message) -> dict[str, object]:
+    (actions,) = [b for b in msg.blocks if isinstance(b, Actions)]
+    return {c.action: c for c in actions.controls}
+
+
+def rows_of(msg: Message) -> list[str]:
+    (table,) = [b for b in msg.blocks if isinstance(b, Table)]
+    return [r[1] for r in table.rows]
+
+
+def test_a_leaderboard_answer_carries_controls_whose_values_are_the_whole_state(engine) -> None:
+    task_id = seed_interactive(engine)
+    msg = handle(engine, Config(), CTX, "image classification", charts=False)
+    controls = controls_of(msg)
+    assert set(controls) == {"sota.dataset", "sota.metric", MORE, CHART, SUBSCRIBE}  # Share only on private answers
+    more = BoardState.decode(controls[MORE].value)
+    assert more is not None and (more.task_id, more.rows) == (task_id, 20)
+    every_value = [c.value for c in controls.values() if c.value] + [v for c in controls.values() for _, v in c.options]
+    assert all(len(v) <= 100 for v in every_value)  # fits a Discord custom id and a Slack option value
+
+
+def test_more_rows_pages_and_stops_at_the_cap(engine) -> None:
+    seed_interactive(engine)
+    first = handle(engine, Config(), CTX, "image classification", charts=False)
+    reply = handle_action(engine, Config(), CTX, MORE, controls_of(first)[MORE].value)
+    assert reply.mode == "replace" and rows_of(reply.message) == MODELS
+    assert MORE not in controls_of(reply.message)  # every row is shown: no more to page
+    assert BoardState.decode("1.1.0.999").rows == MAX_ROWS
+
+
+def test_share_posts_the_same_board_to_the_channel(engine) -> None:
+    seed_interactive(engine)
+    first = handle(engine, Config(), CTX, "image classification", charts=False)
+    reply = handle_action(engine, Config(), CTX, SHARE, controls_of(first)[SUBSCRIBE].value)
+    assert reply.mode == "post" and reply.message.ephemeral is False
+    assert rows_of(reply.message) == rows_of(first)
+
+
+def test_the_chart_button_adds_the_chart_or_says_why_not(engine) -> None:
+    seed_interactive(engine)
+    first = handle(engine, Config(), CTX, "image classification", charts=False)
+    assert not [b for b in first.blocks if isinstance(b, Image)]
+    reply = handle_action(engine, Config(), CTX, CHART, controls_of(first)[CHART].value)
+    assert reply.mode == "replace"
+    images = [b for b in reply.message.blocks if isinstance(b, Image)]
+    said = " ".join(getattr(b, "text", "") for b in reply.message.blocks)
+    assert images or "No chart" in said
+
+
+def test_stale_and_forged_values_get_a_private_answer(engine) -> None:
+    seed_interactive(engine)
+    for action, value in ((MORE, "77.77.0.10"), (MORE, "1; drop"), ("sota.nope", "1.1.0.10"), (SUBSCRIBE, "")):
+        reply = handle_action(engine, Config(), CTX, action, value)
+        assert reply.mode == "private" and reply.message.kind == "error", (action, value)
