@@ -40,7 +40,7 @@ BackgroundTask = Callable[[asyncio.Event], Awaitable[None]]
 Hook = Callable[["Service"], Awaitable[None]]
 
 # Optional modules that join the service: each may expose `attach(service: Service) -> None`.
-PLUGINS = ("sotabot.digests.scheduler", "sotabot.bot.delivery")
+PLUGINS = ("sotabot.digests.scheduler", "sotabot.bot.delivery", "sotabot.bot.archive_update")
 
 # SIGTERM to exit stays within 10 s: tasks get this long to finish, worker threads EXIT_GRACE_SECONDS more.
 SHUTDOWN_GRACE_SECONDS = 5.0

@@ -71,12 +71,25 @@ class PapersWithCodeConfig:
 
 
 @dataclass
+class ArchiveConfig:
+    """The Papers with Code archive on the Hugging Face Hub (`sotabot data update`)."""
+
+    endpoint: str = ""  # empty: $HF_ENDPOINT, else https://huggingface.co
+    revision: str = "main"
+    tables_repo: str = "pwc-archive/evaluation-tables"
+    links_repo: str = "pwc-archive/links-between-paper-and-code"
+    papers_repo: str = "pwc-archive/papers-with-abstracts"
+    auto_update: bool = False  # `sotabot run` updates in the background at start
+
+
+@dataclass
 class SourcesConfig:
     http: HttpConfig = field(default_factory=HttpConfig)
     arxiv: ArxivConfig = field(default_factory=ArxivConfig)
     github: GithubConfig = field(default_factory=GithubConfig)
     huggingface: HuggingfaceConfig = field(default_factory=HuggingfaceConfig)
     paperswithcode: PapersWithCodeConfig = field(default_factory=PapersWithCodeConfig)
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
 
 
 @dataclass
@@ -86,6 +99,8 @@ class SourcesSettings(StorageConfig):
     sources: SourcesConfig = field(default_factory=SourcesConfig)
     # metric name (case-insensitive) -> "higher" | "lower": overrides inferred direction
     metrics: dict[str, str] = field(default_factory=dict)
+    # task name -> "Dataset" or "Dataset | Metric": the benchmark the task opens on (beats the curated one)
+    canonical: dict[str, str] = field(default_factory=dict)
 
     def validate(self) -> None:
         super().validate()
@@ -100,6 +115,9 @@ class SourcesSettings(StorageConfig):
             "sources.paperswithcode.max_body_bytes",
             "sources.paperswithcode.tasks_per_poll",
         )
+        for name, value in self.canonical.items():
+            if not isinstance(value, str) or not value.partition("|")[0].strip():
+                raise ConfigError(f"canonical.{name}", f"must be 'Dataset' or 'Dataset | Metric', got {value!r}")
         for name, direction in self.metrics.items():
             if direction not in ("higher", "lower"):
                 raise ConfigError(f"metrics.{name}", f"must be 'higher' or 'lower', got {direction!r}")

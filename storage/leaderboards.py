@@ -10,9 +10,12 @@ Rules (also in docs/leaderboards.md):
   "Dialogue" whose leaderboards all live in subtasks) uses its direct subtasks' benchmarks,
   and if those have none either, the next level down; such benchmarks are labelled
   "Dataset (Subtask)". A task that has benchmarks of its own does not mix in its subtasks'.
-- **Main benchmark**: `Task.default_benchmark_id` when set (upstream priority or operator
-  choice), else the benchmark with the most results, then the most recent result date, then
-  the dataset name (A-Z). The other benchmarks are listed in that same order.
+- **Main benchmark**: an operator's `Preference` (`strong`, from the config) that names one of
+  the task's datasets, then `Task.default_benchmark_id` when set (upstream priority), then the
+  curated canonical benchmark (`sources.normalise.canonical`: ImageNet for image
+  classification), else the benchmark with the most results, then the most recent result
+  date, then the dataset name (A-Z). The other benchmarks are listed in that same order. A
+  preferred benchmark ranks by the first preferred metric it has with a numeric value.
 - **Primary metric**: `Benchmark.primary_metric_id` when set and it has at least one
   numeric value on the benchmark, else the first declared metric (`BenchmarkMetric.position`)
   with a numeric value, else the set or first declared metric (all rows then rank as
@@ -79,6 +82,23 @@ class LookupProblem(LookupError):
         self.choices = list(choices)
         self.kind = kind  # "dataset" | "metric"
         self.query = query
+
+
+@dataclass(frozen=True)
+class Preference:
+    """The benchmark a task should open on: dataset names and metric names, most wanted first.
+
+    Matched case- and punctuation-insensitively against the benchmark's dataset names. `strong`
+    (an operator's choice) also beats `Task.default_benchmark_id`.
+    """
+
+    datasets: tuple[str, ...]
+    metrics: tuple[str, ...] = ()
+    strong: bool = False
+
+
+Prefer = Callable[[str], "Preference | None"]
+"""Task slug -> the preferred benchmark, if any."""
 
 
 @dataclass
@@ -207,7 +227,21 @@ _SUBTASKS_SQL = select(_T.c.id, _T.c.name).where(_T.c.parent_id.in_(bindparam("t
 _TASK_SQL = select(_T.c.id, _T.c.slug, _T.c.name, _T.c.default_benchmark_id).where(_T.c.id == bindparam("task_id"))
 
 
-def _task_benchmarks(session: Session, task_id: int, default_id: int | None = None) -> list[_Bench]:
+def _preferred(benches: list[_Bench], preference: Preference | None) -> _Bench | None:
+    """The benchmark the preference names (first dataset name that matches; most results among equals)."""
+    if preference is None:
+        return None
+    for name in preference.datasets:
+        key = _key(name)
+        hits = [b for b in benches if key and any(_key(n) == key for n in b.names)]
+        if hits:
+            return max(hits, key=lambda b: (b.results, -b.id))
+    return None
+
+
+def _task_benchmarks(
+    session: Session, task_id: int, default_id: int | None = None, preference: Preference | None = None
+) -> list[_Bench]:
     """The benchmarks that count for the task (see the module rules), in main-benchmark order."""
     level = [task_id]
     names: dict[int, str] = {}
@@ -219,9 +253,14 @@ def _task_benchmarks(session: Session, task_id: int, default_id: int | None = No
         if not names:
             break
         level = list(names)
+    preferred = _preferred(benches, preference)
+    pref_id = preferred.id if preferred else None
+    strong = bool(preference and preference.strong)
     benches.sort(
         key=lambda b: (
+            b.id != pref_id if strong else False,
             b.id != default_id,
+            b.id != pref_id,
             -b.results,
             -(b.last_date.toordinal() if b.last_date else 0),
             b.label.lower(),
@@ -267,12 +306,13 @@ def _summary(b: _Bench) -> BenchmarkSummary:
     return BenchmarkSummary(b.id, b.label, primary.name if primary else None, b.results)
 
 
-def task_benchmarks(session: Session, task_id: int) -> list[BenchmarkSummary]:
+def task_benchmarks(session: Session, task_id: int, prefer: Prefer | None = None) -> list[BenchmarkSummary]:
     """Every benchmark that counts for the task, main benchmark first."""
     task = session.execute(_TASK_SQL, {"task_id": task_id}).first()
     if task is None:
         return []
-    return [_summary(b) for b in _task_benchmarks(session, task_id, task.default_benchmark_id)]
+    preference = prefer(task.slug) if prefer else None
+    return [_summary(b) for b in _task_benchmarks(session, task_id, task.default_benchmark_id, preference)]
 
 
 def _match(query: str, candidates: Iterable[tuple[str, _T_obj]]) -> tuple[list[_T_obj], bool]:
@@ -298,7 +338,19 @@ def _match(query: str, candidates: Iterable[tuple[str, _T_obj]]) -> tuple[list[_
     return [], False
 
 
-def _choose(benches: list[_Bench], dataset: str | None, metric: str | None) -> tuple[_Bench, _MetricInfo | None]:
+def _preferred_metric(bench: _Bench, preference: Preference | None) -> _MetricInfo | None:
+    """The first preferred metric the benchmark has with a numeric value, else its primary metric."""
+    for name in preference.metrics if preference else ():
+        key = _key(name)
+        hit = next((m for m in bench.metrics if m.has_value and _key(m.name) == key), None)
+        if hit is not None:
+            return hit
+    return bench.primary()
+
+
+def _choose(
+    benches: list[_Bench], dataset: str | None, metric: str | None, preference: Preference | None = None
+) -> tuple[_Bench, _MetricInfo | None]:
     candidates = benches
     if dataset is not None and dataset.strip():
         found, exact = _match(dataset, ((name, b) for b in benches for name in b.names))
@@ -308,6 +360,8 @@ def _choose(benches: list[_Bench], dataset: str | None, metric: str | None) -> t
             raise LookupProblem(f"dataset {dataset!r} is ambiguous", [b.label for b in found], "dataset", dataset)
         candidates = found  # in main-benchmark order: the first is the best choice
     if metric is None or not metric.strip():
+        if candidates[0] is _preferred(benches, preference):
+            return candidates[0], _preferred_metric(candidates[0], preference)
         return candidates[0], candidates[0].primary()
     for bench in candidates:
         hits, _ = _match(metric, ((m.name, m) for m in bench.metrics))
@@ -319,19 +373,26 @@ def _choose(benches: list[_Bench], dataset: str | None, metric: str | None) -> t
 
 
 def leaderboard(
-    session: Session, task_id: int, dataset: str | None = None, metric: str | None = None, limit: int = 10
+    session: Session,
+    task_id: int,
+    dataset: str | None = None,
+    metric: str | None = None,
+    limit: int = 10,
+    prefer: Prefer | None = None,
 ) -> Leaderboard | None:
     """The ranked leaderboard of a task; None if the task does not exist or has no benchmark.
 
+    `prefer(task_slug)` names the benchmark the task should open on (the curated canonical one).
     Raises LookupProblem when `dataset` or `metric` names nothing on this task.
     """
     task = session.execute(_TASK_SQL, {"task_id": task_id}).first()
     if task is None:
         return None
-    benches = _task_benchmarks(session, task_id, task.default_benchmark_id)
+    preference = prefer(task.slug) if prefer else None
+    benches = _task_benchmarks(session, task_id, task.default_benchmark_id, preference)
     if not benches:
         return None
-    bench, chosen = _choose(benches, dataset, metric)
+    bench, chosen = _choose(benches, dataset, metric, preference)
     direction = chosen.direction if chosen else "unknown"
     rows = _ranked_rows(session, bench.id, chosen.id if chosen else None, direction, max(0, limit))
     return Leaderboard(

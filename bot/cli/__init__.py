@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from sotabot.bot.cli.app import App, UserError
 from sotabot.bot.settings import load_config
 from sotabot.storage.config import ConfigError
-from sotabot.storage.db import NewerDatabase, disk_full_message
 
 log = logging.getLogger("sotabot")
 
@@ -26,7 +25,11 @@ log = logging.getLogger("sotabot")
 COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("sotabot.bot.cli.db", "database schema"),
     "poll": ("sotabot.bot.cli.poll", "run one poll of an upstream source now"),
-    "import": ("sotabot.bot.cli.archive", "import Papers with Code archive dumps (plain or .gz, path or URL)"),
+    "import": (
+        "sotabot.bot.cli.archive",
+        "import Papers with Code archive dumps (Parquet, JSON or .json.gz; path or URL)",
+    ),
+    "data": ("sotabot.bot.cli.data", "the Papers with Code archive from the Hugging Face Hub"),
     "events": ("sotabot.bot.cli.events", "list recent result events (new results, new SOTA, papers with code)"),
     "sota": ("sotabot.bot.cli.sota", "the leaderboard of a task (state of the art, papers, code)"),
     "tasks": ("sotabot.bot.cli.sota", "search tasks by name (fuzzy); without QUERY the most popular"),
@@ -115,10 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    except NewerDatabase as exc:
-        print(f"sotabot: {exc}", file=sys.stderr)
-        return 1
     except Exception as exc:
+        from sotabot.storage.db import NewerDatabase, disk_full_message  # a command ran: sqlalchemy is loaded
+
+        if isinstance(exc, NewerDatabase):
+            print(f"sotabot: {exc}", file=sys.stderr)
+            return 1
         if args.debug:
             raise
         full = disk_full_message(exc, config.database.url)

@@ -25,6 +25,7 @@ from rich.progress import (
 )
 
 from sotabot.bot.cli.app import App, UserError
+from sotabot.sources.archive.hub import record_import
 from sotabot.sources.archive.importer import IMPORTERS
 from sotabot.sources.archive.report import ArchiveError, ImportReport
 from sotabot.storage.db import make_engine, upgrade
@@ -35,11 +36,12 @@ ARCHIVE_HOME = "https://huggingface.co/pwc-archive"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "import",
-        help="import Papers with Code archive dumps (plain or .gz, path or URL)",
+        help="import Papers with Code archive dumps (Parquet, JSON or .json.gz; path or URL)",
         description=(
-            "Import the Papers with Code archive dumps (evaluation-tables.json, "
-            "links-between-papers-and-code.json, papers-with-abstracts.json; plain or .gz, "
-            f"local path or http(s) URL). The dumps are at {ARCHIVE_HOME}. Each file is one "
+            "Import the Papers with Code archive dumps: the Parquet shards the Hugging Face Hub "
+            f"publishes at {ARCHIVE_HOME} (`sotabot data update` downloads and imports them), or "
+            "the old JSON dumps (evaluation-tables.json, links-between-papers-and-code.json, "
+            "papers-with-abstracts.json; plain or .gz). Local path or http(s) URL. Each file is one "
             "transaction; importing the same file again changes nothing."
         ),
     )
@@ -91,6 +93,8 @@ def _import(args: argparse.Namespace, app: App) -> int:
                 except ArchiveError as exc:
                     undone = " (nothing from this file was stored)" if exc.rolled_back else ""
                     raise UserError(f"import {args.kind}: {exc}{undone}") from None
+            if report.changed:  # the leaderboards are no longer the starter set alone (`sotabot run` stops saying so)
+                record_import(engine, f"file:{args.kind}", str(source)[-500:])
             print(report.summary())
             sys.stdout.flush()
     finally:

@@ -22,8 +22,11 @@ from rich.text import Text
 from sqlmodel import Session
 
 from sotabot.bot.cli.app import App, UserError
+from sotabot.bot.lookup.datasets import resolve_dataset
 from sotabot.bot.lookup.index import TaskRef
 from sotabot.bot.lookup.resolve import Resolution, resolve_task, search_tasks
+from sotabot.sources.normalise.canonical import canonical_preference
+from sotabot.sources.provenance import Provenance, board_provenance
 from sotabot.storage.leaderboards import Leaderboard, LookupProblem, leaderboard, sota_series
 
 MAX_LIMIT = 500
@@ -75,9 +78,11 @@ def _task_json(ref: TaskRef) -> dict[str, str]:
     return {"slug": ref.slug, "name": ref.name}
 
 
-def board_json(board: Leaderboard) -> dict[str, Any]:
+def board_json(board: Leaderboard, provenance: Provenance | None = None) -> dict[str, Any]:
     """The `sota --json` schema, exactly (documented in docs/leaderboards.md)."""
     return {
+        "as_of": provenance.as_of.isoformat() if provenance and provenance.as_of else None,
+        "data_sources": provenance.to_json() if provenance else [],
         "task": {"slug": board.task_slug, "name": board.task_name},
         "benchmark": {"dataset": board.dataset, "metric": board.metric, "higher_is_better": board.higher_is_better},
         "rows": [
@@ -91,6 +96,8 @@ def board_json(board: Leaderboard) -> dict[str, Any]:
                 "code_url": row.code_url,
                 "date": row.date.isoformat() if row.date else None,
                 "extra_data": row.extra_data,
+                "verified": row.verified,
+                "source": row.source,
             }
             for row in board.rows
         ],
@@ -121,12 +128,21 @@ def _sota(args: argparse.Namespace, app: App) -> int:
     query = " ".join(args.task).strip()
     if not query:
         raise UserError('which task? e.g. sotabot sota "image classification"')
+    prefer = canonical_preference(app.config.canonical)
+    dataset = args.dataset
     with _session(app) as session:
         res = resolve_task(session, query, limit=5)
+        if res.how not in ("exact", "alias") and not dataset:
+            by_dataset = resolve_dataset(session, query, prefer)  # `sotabot sota imagenet`
+            if by_dataset is not None:
+                res = Resolution(by_dataset.task, by_dataset.others, "dataset")
+                dataset = by_dataset.dataset
         if res.task is None:
             return _unknown_task(query, res, args.json, empty=not search_tasks(session, "", limit=1))
         try:
-            board = leaderboard(session, res.task.id, dataset=args.dataset, metric=args.metric, limit=args.limit)
+            board = leaderboard(
+                session, res.task.id, dataset=dataset, metric=args.metric, limit=args.limit, prefer=prefer
+            )
         except LookupProblem as problem:
             if args.json:
                 _print_json({
@@ -142,12 +158,14 @@ def _sota(args: argparse.Namespace, app: App) -> int:
                 return 1
             raise UserError(f"No leaderboard for {res.task.name} yet: none of its results are imported.")
         series = sota_series(session, board.benchmark_id, board.metric_id) if args.chart and board.metric_id else []
+        provenance = board_provenance(session, (r.source for r in board.rows))
     if args.chart:
         _chart(board, series, args.chart)
     if args.json:
-        _print_json(board_json(board))
+        _print_json(board_json(board, provenance))
     else:
         _print_board(board, query, res)
+        Console(highlight=False).print(Text(provenance.footer(), style="dim"), soft_wrap=True)
         if args.chart:
             Console(highlight=False).print(Text(f"chart written to {args.chart}", style="dim"), soft_wrap=True)
     return 0

@@ -7,6 +7,7 @@ import logging
 import re
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -15,19 +16,24 @@ from sqlmodel import Session
 
 from sotabot.bot.commands.context import CommandContext, cut, error, fmt_value, repo_label, shown
 from sotabot.bot.commands.parser import ParsedCommand, ParseError, SotaQuery, parse_sota
-from sotabot.bot.lookup.resolve import resolve_task
+from sotabot.bot.lookup.datasets import resolve_dataset
+from sotabot.bot.lookup.resolve import Resolution, resolve_task
 from sotabot.bot.render.inline import escape
 from sotabot.bot.settings import Config
 from sotabot.digests.message import Block, Context, Header, Image, Message, Section, Table, md_link
+from sotabot.sources.normalise.canonical import canonical_preference
 from sotabot.sources.normalise.taxonomy import normalise
+from sotabot.sources.normalise.values import is_paper_url
+from sotabot.sources.provenance import board_provenance
 from sotabot.storage.db import session_scope
-from sotabot.storage.leaderboards import Leaderboard, LookupProblem, leaderboard
+from sotabot.storage.leaderboards import Leaderboard, LookupProblem, Prefer, leaderboard
 
 log = logging.getLogger(__name__)
 
 LEADERBOARD_ROWS = 10
 OTHER_BENCHMARKS_SHOWN = 6
 TITLE_CHARS = 90
+OTHER_TASKS_SHOWN = 5
 CHART_DIR = Path(tempfile.gettempdir()) / "sotabot-charts"
 CHART_MAX_AGE_SECONDS = 3600
 
@@ -36,12 +42,19 @@ def sota_command(engine: Engine, config: Config, ctx: CommandContext, cmd: Parse
     query = parse_sota(cmd.tokens)
     if isinstance(query, ParseError):
         return error(ctx, query.message, query.command)
+    prefer = canonical_preference(config.canonical)
     with session_scope(engine) as session:
         res = resolve_task(session, query.task, limit=5)
+        by_dataset = None
+        if res.how not in ("exact", "alias") and not query.dataset:
+            by_dataset = resolve_dataset(session, query.task, prefer)
+        if by_dataset is not None:  # "/sota imagenet": the dataset's board in the task that uses it most
+            res = Resolution(by_dataset.task, by_dataset.others, "dataset")
+            query = replace(query, dataset=by_dataset.dataset)
         if res.task is None:
             return unknown_task(ctx, query.task, [s.name for s in res.suggestions], "sota")
         try:
-            board = _leaderboard(session, res.task.id, query)
+            board = _leaderboard(session, res.task.id, query, prefer)
         except LookupProblem as exc:
             return _lookup_problem(ctx, exc, res.task.name, query)
         if board is None:
@@ -55,9 +68,18 @@ def sota_command(engine: Engine, config: Config, ctx: CommandContext, cmd: Parse
                 ephemeral=True,
             )
         chart = _chart(session, board) if charts and board.metric_id is not None else None
+        provenance = board_provenance(session, (r.source for r in board.rows))
     from sotabot.bot.commands.actions import with_controls  # actions builds on this module
 
-    return with_controls(engine, leaderboard_message(board, query=query, how=res.how, chart_path=chart), board)
+    message = leaderboard_message(board, query=query, how=res.how, chart_path=chart)
+    if provenance.sources:
+        message.blocks.append(Context(provenance.footer()))
+    if by_dataset is not None and by_dataset.others:
+        names = ", ".join(t.name for t in by_dataset.others[:OTHER_TASKS_SHOWN])
+        more = len(by_dataset.others) - OTHER_TASKS_SHOWN
+        message.blocks.append(Context(f"{by_dataset.dataset} is also a benchmark of: {names}"
+                                      + (f" and {more} more" if more > 0 else "")))
+    return with_controls(engine, message, board)
 
 
 def _close_choices(asked: str, choices: list[str]) -> list[str]:
@@ -73,12 +95,12 @@ def _close_choices(asked: str, choices: list[str]) -> list[str]:
     return [choices[i] for _, _, i in similar]
 
 
-def _leaderboard(session: Session, task_id: int, query: SotaQuery) -> Leaderboard | None:
+def _leaderboard(session: Session, task_id: int, query: SotaQuery, prefer: Prefer | None = None) -> Leaderboard | None:
     """The leaderboard; a dataset or metric given loosely is retried once when only one choice fits."""
     dataset, metric = query.dataset, query.metric
     for _ in range(3):
         try:
-            return leaderboard(session, task_id, dataset=dataset, metric=metric, limit=LEADERBOARD_ROWS)
+            return leaderboard(session, task_id, dataset=dataset, metric=metric, limit=LEADERBOARD_ROWS, prefer=prefer)
         except LookupProblem as exc:
             close = _close_choices(exc.query or "", exc.choices)
             if len(close) != 1 or exc.kind not in ("dataset", "metric"):
@@ -91,7 +113,7 @@ def _leaderboard(session: Session, task_id: int, query: SotaQuery) -> Leaderboar
                 metric = close[0]
             else:
                 raise
-    return leaderboard(session, task_id, dataset=dataset, metric=metric, limit=LEADERBOARD_ROWS)
+    return leaderboard(session, task_id, dataset=dataset, metric=metric, limit=LEADERBOARD_ROWS, prefer=prefer)
 
 
 def unknown_task(ctx: CommandContext, text: str, suggestions: list[str], command: str) -> Message:
@@ -145,7 +167,9 @@ def leaderboard_message(board: Leaderboard, *, query: SotaQuery | None = None, h
         rows.append([str(row.rank), escape(cut(model, 60)) + marks, escape(fmt_value(row.value, row.raw)), when])
         parts: list[str] = []
         title = cut(row.paper_title or "", TITLE_CHARS)
-        if row.paper_url:
+        if row.paper_url and not is_paper_url(row.paper_url):  # a homepage or blog: a link, not the paper
+            parts.append((escape(title) + " · " if title else "") + md_link("link", row.paper_url))
+        elif row.paper_url:
             parts.append(md_link(title or "paper", row.paper_url))
         elif title:
             parts.append(escape(title))

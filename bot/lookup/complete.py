@@ -246,13 +246,14 @@ def _dataset_labels(engine: Engine, task_text: str) -> list[str]:
     from sqlmodel import Session
 
     from sotabot.bot.lookup.resolve import resolve_task
+    from sotabot.sources.normalise.canonical import canonical_preference
     from sotabot.storage.leaderboards import task_benchmarks
 
     with Session(engine) as session:
         res = resolve_task(session, task_text, limit=0)
         if res.task is None:
             return []
-        labels = [b.dataset for b in task_benchmarks(session, res.task.id)]
+        labels = [b.dataset for b in task_benchmarks(session, res.task.id, canonical_preference())]
     out: list[str] = []
     for label in labels:
         if label and label not in out and len(label) <= MAX_VALUE_CHARS:

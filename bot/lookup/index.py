@@ -78,6 +78,8 @@ class TaskIndex:
     names: dict[str, list[int]]  # normalised name or slug -> task ids
     aliases: dict[str, list[int]]  # normalised alias -> task ids (TaskAlias rows, then the curated list)
     dataset_words: dict[str, set[int]]  # a distinctive word of a dataset name -> tasks benchmarked on it
+    # normalised dataset name (alone and "parent name") -> (task id, dataset name, results) of its benchmarks
+    datasets: dict[str, list[tuple[int, str, int]]] = field(default_factory=dict)
     by_popularity: list[int] = field(default_factory=list)
     checked_at: float = 0.0  # monotonic time the row counts were last compared
 
@@ -173,14 +175,17 @@ def _build(conn: Connection, stamp: tuple[int | None, ...]) -> TaskIndex:
     for task_id, n_benchmarks, n_results in conn.execute(counts):
         popularity[task_id] = int(n_results) + int(n_benchmarks)
     dataset_words: dict[str, set[int]] = defaultdict(set)
+    datasets: dict[str, list[tuple[int, str, int]]] = defaultdict(list)
     pairs = text(
-        "SELECT DISTINCT b.task_id, d.name, p.name FROM benchmarks b JOIN datasets d ON d.id = b.dataset_id"
+        "SELECT b.task_id, d.name, p.name, b.result_count FROM benchmarks b JOIN datasets d ON d.id = b.dataset_id"
         " LEFT JOIN datasets p ON p.id = d.parent_id"
     )
-    for task_id, dataset, parent in conn.execute(pairs):
+    for task_id, dataset, parent, results in conn.execute(pairs):
         for word in fast_normalise(f"{dataset} {parent or ''}").split():
             if len(word) >= 3 and not word.isdigit() and word not in _GENERIC_DATASET_WORDS:
                 dataset_words[word].add(task_id)
-    idx = TaskIndex(stamp, refs, popularity, slugs, dict(names), dict(aliases), dict(dataset_words))
+        for key in {fast_normalise(dataset), fast_normalise(f"{parent} {dataset}") if parent else ""} - {""}:
+            datasets[key].append((task_id, dataset, int(results or 0)))
+    idx = TaskIndex(stamp, refs, popularity, slugs, dict(names), dict(aliases), dict(dataset_words), dict(datasets))
     idx.by_popularity = sorted(refs, key=idx.rank_key)
     return idx

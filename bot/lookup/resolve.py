@@ -1,8 +1,9 @@
 """Free text -> one task, or a short list of suggestions.
 
 Order of trust: an exact slug, task name or alias (TaskAlias rows: the dump's synonyms and
-the curated list such as "obj det" or "asr", compared through `taxonomy.normalise`), then
-fuzzy matching.
+the curated list such as "obj det" or "asr", compared through `taxonomy.normalise`), then the
+same with abbreviated words spelled out ("img cls" -> "image classification"), then fuzzy
+matching (of the spelled-out words).
 
 Fuzzy matching has to stay fast at 40,000 tasks, so nothing here scans the database per
 lookup: the structures below (`Matcher`) are derived once from the shared task index
@@ -47,6 +48,19 @@ DATASET_WORD_SCORE = 90.0  # a query word found in one of the task's dataset nam
 VARIANTS_PER_WORD = 8
 FALLBACK_SCAN_SCORE = 75.0  # the whole-string scan must be this close
 QUERY_WEIGHT = 0.75
+
+
+# Abbreviations people type for a word of a task name; applied word by word when the query as typed
+# is no task name or alias (the curated aliases such as "sem seg" or "obj det" come first).
+ABBREVIATIONS = {
+    "img": "image", "seg": "segmentation", "det": "detection", "cls": "classification",
+    "gen": "generation", "rec": "recognition",
+}
+
+
+def expand_abbreviations(key: str) -> str:
+    """A normalised query with each abbreviated word spelled out."""
+    return " ".join(ABBREVIATIONS.get(word, word) for word in key.split())
 
 
 @dataclass
@@ -200,6 +214,12 @@ def resolve_task(session: Session, text: str, limit: int = 5) -> Resolution:
     ids, how = _exact(idx, text, key)
     if ids:
         return Resolution(idx.refs[ids[0]], [idx.refs[i] for i in ids[1 : limit + 1]], how)
+    expanded = expand_abbreviations(key)
+    if expanded != key:  # "img classification" is Image Classification
+        ids, _ = _exact(idx, expanded, expanded)
+        if ids:
+            return Resolution(idx.refs[ids[0]], [idx.refs[i] for i in ids[1 : limit + 1]], "alias")
+        key = expanded
     ranked, corrected = _fuzzy(idx, key, max(limit, 1))
     if corrected != key:
         ids, _ = _exact(idx, corrected, corrected)

@@ -21,6 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 import httpx
 import ijson
 
+from sotabot.sources.archive.parquet import is_parquet, parquet_batches, parquet_records
 from sotabot.sources.archive.records import NORMALISERS, sqlite_ready_paper
 from sotabot.sources.archive.report import ArchiveError, ImportReport, ProgressCallback
 
@@ -202,6 +203,15 @@ def json_records(stream: IO[bytes], label: str, what: str) -> Iterator[Any]:
         raise ArchiveError(f"{label}: not UTF-8 text ({exc.reason})") from None
 
 
+def archive_records(path: Path, label: str, what: str, progress: ProgressCallback | None = None) -> Iterator[Any]:
+    """The records of a dump, JSON (plain or gzip) or Parquet, one at a time."""
+    if is_parquet(path):
+        yield from parquet_records(path, label, what, progress)
+        return
+    with open_stream(path, label, progress) as (stream, _):
+        yield from json_records(stream, label, what)
+
+
 Batch = tuple[list[Any], int, int]
 """(normalised items, records read, records skipped) for one chunk of a dump."""
 
@@ -324,7 +334,9 @@ def batches(
     parallel: bool | None,
     report: ImportReport,
 ) -> Iterator[Batch]:
-    """Batches of normalised records; big files are parsed in a second process."""
+    """Batches of normalised records; big JSON files are parsed in a second process, Parquet in this one."""
+    if is_parquet(path):
+        return parquet_batches(path, label, what, NORMALISERS[kind], progress, CHUNK_ROWS)
     if parallel is None:
         parallel = bool(sys.executable) and path.stat().st_size >= PARALLEL_MIN_BYTES
     if parallel:

@@ -25,11 +25,13 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from sotabot.sources.archive.hub import record_import
 from sotabot.sources.archive.report import ArchiveError
 from sotabot.sources.archive.tables import import_tables
 from sotabot.sources.normalise.taxonomy import CURATED_ALIASES, metric_direction, normalise, slugify
 from sotabot.sources.normalise.values import arxiv_month
-from sotabot.storage.models import NAME_CHARS, Benchmark, Dataset, Metric, Task, TaskAlias, utcnow
+from sotabot.sources.normalise.variants import dataset_key, is_variant_spelling
+from sotabot.storage.models import NAME_CHARS, Benchmark, BenchmarkMetric, Dataset, Metric, Paper, Task, TaskAlias
 from sotabot.storage.results import CLAIM_SOURCE, record_result
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,7 @@ def ensure_starter_data(
         report.inserted.get("tasks", 0), report.inserted.get("benchmarks", 0), report.inserted.get("results", 0),
     )
     if report.changed:  # this process did the import (a concurrent second one changes nothing)
+        record_import(engine, "starter", path.name)
         try:
             added = load_starter_claims(engine, claims_path, config)
         except (OSError, ValueError, KeyError, TypeError) as exc:  # a broken file must not stop the bot
@@ -92,6 +95,39 @@ def _task(session: Session, name: str, created: list[Task]) -> Task:
         session.flush()
         created.append(task)
     return task
+
+
+def _task_dataset(session: Session, task: Task, name: str, metric: str) -> Dataset:
+    """The dataset of the task's benchmark spelled like `name` ("SQuAD v1.1" is SQuAD1.1) that declares the
+    claim's metric (else the claim would rank as missing there), else `_dataset`."""
+    key = dataset_key(name)
+    stored = session.exec(
+        select(Dataset)
+        .join(Benchmark, col(Benchmark.dataset_id) == col(Dataset.id))
+        .join(BenchmarkMetric, col(BenchmarkMetric.benchmark_id) == col(Benchmark.id))
+        .join(Metric, col(Metric.id) == col(BenchmarkMetric.metric_id))
+        .where(Benchmark.task_id == task.id, col(Dataset.parent_id).is_(None), Metric.name == metric)
+        .order_by(col(Benchmark.result_count).desc(), col(Benchmark.id))
+    ).all()
+    for dataset in stored:
+        if dataset_key(dataset.name) == key:
+            taken = session.exec(select(Dataset).where(Dataset.name == name, col(Dataset.parent_id).is_(None))).first()
+            if is_variant_spelling(dataset.name) and not is_variant_spelling(name) and taken is None:
+                dataset.name = name  # show "LibriSpeech test-clean", not "librispeech WER testclean"
+                session.add(dataset)
+                session.flush()
+            return dataset
+    return _dataset(session, name)
+
+
+def _paper_id(session: Session, arxiv_id: str, title: str) -> int:
+    """The paper record of a claim (created when missing), so its code links reach the claim's row."""
+    paper = session.exec(select(Paper).where(Paper.arxiv_id == arxiv_id)).first()
+    if paper is None:
+        paper = Paper(arxiv_id=arxiv_id, title=title)
+        session.add(paper)
+        session.flush()
+    return paper.id or 0
 
 
 def _dataset(session: Session, name: str) -> Dataset:
@@ -157,7 +193,7 @@ def load_starter_claims(engine: Engine, path: Path = CLAIMS_FILE, config: Any = 
         events = []
         for entry in entries:
             task = _task(session, entry["task"], created)
-            dataset = _dataset(session, entry["dataset"])
+            dataset = _task_dataset(session, task, entry["dataset"], entry["metric"])
             metric = _metric(session, entry["metric"], overrides)
             bench = _benchmark(session, task, dataset, metric)
             arxiv_id = entry["arxiv_id"]
@@ -166,6 +202,7 @@ def load_starter_claims(engine: Engine, path: Path = CLAIMS_FILE, config: Any = 
                 benchmark_id=bench.id or 0,
                 model=entry["model"],
                 paper_key=arxiv_id,
+                paper_id=_paper_id(session, arxiv_id, entry["paper_title"]),
                 values={metric.id or 0: (float(entry["value"]), str(entry["raw"]))},
                 paper_title=entry["paper_title"],
                 paper_url=f"https://arxiv.org/abs/{arxiv_id}",
@@ -177,9 +214,8 @@ def load_starter_claims(engine: Engine, path: Path = CLAIMS_FILE, config: Any = 
             added += outcome.created
             events.extend(outcome.events)
         _add_aliases(session, created)
-        now = utcnow()
-        for event in events:  # starter history, not news
-            event.alerted_at = now
-            session.add(event)
+        session.flush()
+        for event in events:  # starter history, not news: never listed as new, never alerted
+            session.delete(event)
         session.commit()
     return added

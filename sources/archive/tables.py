@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from sotabot.sources.archive.clean import chunks, clean_line, clean_url, iso_date, stripped, task_slug, truthy, utc_now
 from sotabot.sources.archive.papers import PaperIds
-from sotabot.sources.archive.reader import CHUNK_ROWS, json_records, open_stream
+from sotabot.sources.archive.reader import CHUNK_ROWS, archive_records
 from sotabot.sources.archive.report import SOURCE, ArchiveError, ImportReport, ProgressCallback
 from sotabot.sources.archive.writer import (
     T_ALIAS,
@@ -36,6 +38,7 @@ from sotabot.sources.normalise.values import (
     parse_value,
     raw_text,
 )
+from sotabot.sources.normalise.variants import dataset_key
 from sotabot.storage.models import AREA_CHARS, MODEL_CHARS, NAME_CHARS, RAW_VALUE_CHARS, URL_CHARS
 
 ALIAS_PRIORITY = {"dump": 1, "curated": 2, "name": 3, "slug": 3}
@@ -66,6 +69,7 @@ class _Row:
     result_date: date | None
     extra_data: bool
     values: list[tuple[str, str, float | None]]  # (metric name, raw, value)
+    variant: bool = False  # read from another spelling of the benchmark's dataset: adds rows, never overwrites
 
 
 _RESULT_FIELDS = ("paper_id", "paper_title", "paper_url", "code_url", "result_date", "extra_data")
@@ -93,10 +97,13 @@ class _TablesImport:
         c = self.db.conn
         self.task_ids: dict[str, int] = {}
         self.tasks_with_area: set[str] = set()
-        for slug, tid, area in c.execute(select(T_TASK.c.slug, T_TASK.c.id, T_TASK.c.area)):
+        self.task_names: dict[str, str] = {}
+        for slug, tid, area, name in c.execute(select(T_TASK.c.slug, T_TASK.c.id, T_TASK.c.area, T_TASK.c.name)):
             self.task_ids[slug] = tid
+            self.task_names[slug] = name
             if area:
                 self.tasks_with_area.add(slug)
+        self.slug_of: dict[int, str] = {tid: slug for slug, tid in self.task_ids.items()}
         self.aliases: dict[str, tuple[int, str]] = {
             alias: (tid, source)
             for alias, tid, source in c.execute(select(T_ALIAS.c.alias, T_ALIAS.c.task_id, T_ALIAS.c.source))
@@ -127,6 +134,17 @@ class _TablesImport:
         for bid, mid, pos in c.execute(select(T_BM.c.benchmark_id, T_BM.c.metric_id, T_BM.c.position)):
             self.bench_metrics.setdefault(bid, {})[mid] = pos
         self.path_ids: dict[tuple[str, ...], int] = {}
+        # (task slug, dataset_key) -> the top-level dataset name its benchmark is stored under
+        self.bench_names: dict[tuple[str, str], str] = {}
+        top_level = (
+            select(T_BENCH.c.task_id, T_DATASET.c.name)
+            .join(T_DATASET, T_DATASET.c.id == T_BENCH.c.dataset_id)
+            .where(T_DATASET.c.parent_id.is_(None))
+            .order_by(T_BENCH.c.id)
+        )
+        for tid, name in c.execute(top_level):
+            if tid in self.slug_of:
+                self.bench_names.setdefault((self.slug_of[tid], dataset_key(name)), name)
 
     def _reset_chunk(self) -> None:
         self.c_tasks: dict[str, _TaskSpec] = {}
@@ -155,6 +173,16 @@ class _TablesImport:
             raise self._fail(where, "task has no name")
         where = f"task {name!r}"
         slug = task_slug(name)
+        merged_into = self._merged_task(slug, name)
+        if merged_into is not None:  # "ASR" is Speech Recognition: its name stays, as an alias
+            slug = merged_into
+            spec = self.c_tasks.get(slug)
+            if spec is None:
+                spec = self.c_tasks[slug] = _TaskSpec(self.task_names[slug], None, None, None, set())
+            alias = normalise(name)[:NAME_CHARS]
+            if alias:
+                spec.synonyms.add(alias)
+            self.report.add("merged tasks", seen=1)
         spec = self.c_tasks.get(slug)
         if spec is None:
             categories = [c for c in self._list(node, "categories", where) if isinstance(c, str) and c.strip()]
@@ -172,13 +200,31 @@ class _TablesImport:
         for index, sub in enumerate(self._list(node, "subtasks", where)):
             self.add_task(sub, slug, f"{where}, subtask #{index}")
 
-    def _add_dataset(self, slug: str, node: Any, parent_path: tuple[str, ...], where: str) -> None:
+    def _merged_task(self, slug: str, name: str) -> str | None:
+        """The existing task a new task name is a synonym or curated alias of, if any."""
+        if slug in self.task_ids or slug in self.c_tasks:
+            return None
+        alias = normalise(name)[:NAME_CHARS]
+        hit = self.aliases.get(alias)
+        target = self.slug_of.get(hit[0]) if hit else _CURATED_NORMALISED.get(alias)
+        if target and target != slug and (target in self.task_names or target in self.c_tasks):
+            return target
+        return None
+
+    def _add_dataset(
+        self, slug: str, node: Any, parent_path: tuple[str, ...], where: str, variant: bool = False
+    ) -> None:
         if not isinstance(node, dict):
             raise self._fail(where, "dataset entry is not a JSON object")
         name = clean_line(node.get("dataset")) or clean_line(node.get("subdataset"))
         if not name:
             raise self._fail(where, "dataset has no name")
         where = where.rsplit(", ", 1)[0] + f", dataset {name!r}"
+        if not parent_path:  # "SQuAD v1.1" in a task that has "SQuAD1.1" is that benchmark
+            stored = self.bench_names.setdefault((slug, dataset_key(name)), name)
+            if stored != name:
+                self.report.add("merged datasets", seen=1)
+                name, variant = stored, True
         path = (*parent_path, name)
         self.c_datasets.setdefault(path, stripped(node.get("description")) or None)
         self.seen_paths.add(path)
@@ -192,29 +238,40 @@ class _TablesImport:
                 if metric_name and metric_name not in names:
                     names.append(metric_name)
             for index, row in enumerate(self._list(sota, "rows", where)):
-                self._add_row(bench, row, index, f"{where}, row {index}")
+                self._add_row(bench, row, index, f"{where}, row {index}", variant)
         elif sota is not None:
             raise self._fail(where, "'sota' is not a JSON object")
         for index, sub in enumerate(self._list(node, "subdatasets", where)):
-            self._add_dataset(slug, sub, path, f"{where}, subdataset #{index}")
+            self._add_dataset(slug, sub, path, f"{where}, subdataset #{index}", variant)
 
-    def _add_row(self, bench: tuple[str, tuple[str, ...]], row: Any, index: int, where: str) -> None:
+    def _add_row(
+        self, bench: tuple[str, tuple[str, ...]], row: Any, index: int, where: str, variant: bool = False
+    ) -> None:
         if not isinstance(row, dict):
             raise self._fail(where, "row is not a JSON object")
         model_name = row.get("model_name")
         if not isinstance(model_name, str):
             raise self._fail(where, "row has no model name ('model_name' is missing)")
         self.report.rows += 1
-        title = clean_line(row.get("paper_title"), 2000) or None
-        # Blank names are real (anonymous leaderboard entries, rows named by their paper).
-        model = clean_line(model_name, MODEL_CHARS) or (title or "")[:MODEL_CHARS] or f"(unnamed row {index})"
+        title = _unescaped(clean_line(row.get("paper_title"), 2000)) or None
         paper_url = clean_url(row.get("paper_url")) or None
+        # Blank names are real (anonymous leaderboard entries): named by their paper, else its link.
+        model = (
+            _unescaped(clean_line(model_name, MODEL_CHARS))[:MODEL_CHARS]
+            or (title or paper_url or "")[:MODEL_CHARS]
+            or f"Anonymous entry #{index + 1}"
+        )
         arxiv_id = arxiv_id_from_url(paper_url)
         if arxiv_id is None and (embedded := find_arxiv_url(paper_url)):
             paper_url, arxiv_id = embedded  # "(Singapore Management University) https://arxiv.org/abs/..."
         metrics = row.get("metrics")
         if metrics is None:
             metrics = {}
+        if isinstance(metrics, str):  # a Parquet copy may carry each row's metrics as a JSON text
+            try:
+                metrics = json.loads(metrics) if metrics.strip() else {}
+            except ValueError:
+                raise self._fail(where, "'metrics' is not a JSON object") from None
         if not isinstance(metrics, dict):
             raise self._fail(where, "'metrics' is not a JSON object")
         values: list[tuple[str, str, float | None]] = []
@@ -242,6 +299,7 @@ class _TablesImport:
                 code_url=code_url,
                 result_date=iso_date(row.get("paper_date")),
                 extra_data=truthy(row.get("uses_additional_data")),
+                variant=variant,
                 values=values,
             )
         )
@@ -264,6 +322,8 @@ class _TablesImport:
         rows = []
         for (slug, spec), tid in zip(new, db.take_ids(T_TASK, len(new)), strict=True):
             self.task_ids[slug] = tid
+            self.slug_of[tid] = slug
+            self.task_names[slug] = spec.name
             rows.append((tid, slug, spec.name, spec.area, spec.description))
         db.insert(T_TASK, ("id", "slug", "name", "area", "description"), rows)
         parents = [
@@ -443,7 +503,7 @@ class _TablesImport:
                 continue
             self.touched_results.add(rid)
             seen += 1
-            if current[1] != SOURCE:  # the live API or a claim wrote it: the archive stays out
+            if current[1] != SOURCE or row.variant:  # the live API, a claim or the main spelling wrote it
                 continue
             if _stored(current[2:]) != fields:
                 updates.append((*fields, rid))
@@ -526,6 +586,14 @@ RESULT_COLS = ("id", "benchmark_id", "model", "paper_key", *_RESULT_FIELDS, "sou
 VALUE_COLS = ("result_id", "metric_id", "value", "raw")
 
 
+_CURATED_NORMALISED = {normalise(alias)[:NAME_CHARS]: target for alias, target in CURATED_ALIASES.items()}
+
+
+def _unescaped(text: str) -> str:
+    """HTML entities decoded ("R&amp;D" -> "R&D"): some archive cells were scraped from HTML."""
+    return " ".join(html.unescape(text).split()) if "&" in text else text
+
+
 def _as_date(value: Any) -> date | None:
     """SQLite hands max() of a date column back as text."""
     if isinstance(value, str):
@@ -560,14 +628,13 @@ def import_tables(
     config: Any = None,
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
-    """Import an evaluation-tables.json(.gz): tasks, datasets, benchmarks, metrics, results."""
+    """Import an evaluation-tables.json(.gz) or a Parquet shard of it: tasks, datasets, benchmarks, metrics, results."""
     overrides = _overrides(config)
 
     def body(db: ArchiveDb, path: Path, label: str, report: ImportReport) -> None:
-        with open_stream(path, label, progress) as (stream, _):
-            importer = _TablesImport(db, label, overrides, report)
-            for index, task in enumerate(json_records(stream, label, "tasks")):
-                importer.add_task(task, None, f"task #{index}")
-            importer.finish()
+        importer = _TablesImport(db, label, overrides, report)
+        for index, task in enumerate(archive_records(path, label, "tasks", progress)):
+            importer.add_task(task, None, f"task #{index}")
+        importer.finish()
 
     return run_file("pwc-tables", engine, source, progress, body)

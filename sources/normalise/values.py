@@ -152,3 +152,23 @@ def arxiv_month(arxiv_id: str | None) -> date | None:
     if not 1 <= mm <= 12:
         return None
     return date((1900 if yy >= 91 and "/" in (arxiv_id or "") else 2000) + yy, mm, 1)
+
+
+# Hosts whose pages are papers (preprint servers, DOIs, venues' proceedings); anything else a "paper"
+# link points at (a lab's homepage, a blog, http://tia.today) is shown as a link, not as the paper.
+PAPER_HOSTS = (
+    "arxiv.org", "doi.org", "openreview.net", "aclanthology.org", "aclweb.org", "neurips.cc", "nips.cc",
+    "mlr.press", "thecvf.com", "ieeexplore.ieee.org", "dl.acm.org", "springer.com", "sciencedirect.com",
+    "aaai.org", "ijcai.org", "jmlr.org", "biorxiv.org", "medrxiv.org", "semanticscholar.org",
+    "paperswithcode.com", "iclr.cc", "isca-speech.org", "bmva.org", "nature.com", "science.org", "ecva.net",
+)
+
+
+def is_paper_url(url: str | None) -> bool:
+    """True for a link to a paper: a known paper host or a PDF."""
+    if not url:
+        return False
+    host = re.sub(r"^[a-z]+://", "", url.strip().lower()).split("/", 1)[0].split(":", 1)[0]
+    if any(host == h or host.endswith("." + h) for h in PAPER_HOSTS):
+        return True
+    return url.lower().split("?", 1)[0].endswith(".pdf")

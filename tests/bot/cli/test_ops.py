@@ -59,7 +59,9 @@ def test_status_shows_source_errors_outbox_depth_and_next_digests(db, capsys):
     capsys.readouterr()
     assert main(["status", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["sources"][0]["source"] == "arxiv:rss" and report["sources"][0]["last_error"] == "HTTP 503"
+    sources = {s["source"]: s for s in report["sources"]}
+    assert sources["arxiv:rss"]["last_error"] == "HTTP 503"
+    assert sources["archive:starter"]["last_error"] is None  # the starter set, loaded at first use
     assert report["outbox"]["pending"] == 1
     assert {d["channel"] for d in report["next_digests"]} == {"slack:T1:C-BERLIN", "slack:T1:C-NY"}
 

@@ -19,7 +19,8 @@ from sotabot.storage.db import make_engine, upgrade
 from sotabot.storage.models import Benchmark, BenchmarkMetric, Dataset, Metric, Result, ResultValue, Task, TaskAlias
 from tests.fakes.upstream import FakeUpstream, Fault
 
-SCHEMA_ROW_KEYS = {"rank", "model", "value", "raw", "paper_title", "paper_url", "code_url", "date", "extra_data"}
+SCHEMA_ROW_KEYS = {"rank", "model", "value", "raw", "paper_title", "paper_url", "code_url", "date", "extra_data",
+                   "verified", "source"}
 
 
 @pytest.fixture
@@ -92,14 +93,16 @@ def test_sota_json_prints_exactly_the_documented_schema(db, capsys):
     code, out, _ = run(capsys, "sota", "zz", "speech", "recognition", "--json")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"task", "benchmark", "rows", "other_benchmarks"}
+    assert set(data) == {"as_of", "data_sources", "task", "benchmark", "rows", "other_benchmarks"}
+    assert data["as_of"] is None  # rows written here by hand: no source_state says when they were refreshed
+    assert data["data_sources"] == [{"name": "Papers with Code archive", "updated_at": None}]
     assert data["task"] == {"slug": "zz-speech-recognition", "name": "Zz Speech Recognition"}
     assert data["benchmark"] == {"dataset": "LibriSpeech test-clean", "metric": "Word Error Rate (WER)",
                                  "higher_is_better": False}
     assert all(set(row) == SCHEMA_ROW_KEYS for row in data["rows"])
     assert data["rows"][0] == {
         "rank": 1, "model": "w2v-BERT XXL", "value": 1.4, "raw": "1.4", "paper_title": None, "paper_url": None,
-        "code_url": None, "date": "2021-08-07", "extra_data": True,
+        "code_url": None, "date": "2021-08-07", "extra_data": True, "verified": True, "source": "pwc_archive",
     }
     assert data["rows"][1]["code_url"] == "https://github.com/x/conformer"
     assert data["other_benchmarks"] == [{"dataset": "LibriSpeech test-other", "metric": "WER other", "results": 1}]

@@ -5,6 +5,7 @@ leaves the database exactly as it was."""
 from __future__ import annotations
 
 import gzip
+import html
 import json
 import re
 import shutil
@@ -21,7 +22,7 @@ from sotabot.sources.archive.papers import import_papers
 from sotabot.sources.archive.report import ArchiveError
 from sotabot.sources.archive.starter import STARTER_FILE, ensure_starter_data
 from sotabot.sources.archive.tables import import_tables
-from sotabot.sources.normalise.taxonomy import slugify
+from sotabot.sources.normalise.taxonomy import CURATED_ALIASES, slugify
 from sotabot.storage.models import (
     Benchmark,
     BenchmarkMetric,
@@ -84,31 +85,50 @@ def _words(text) -> str:
     return " ".join(text.split()) if isinstance(text, str) else ""
 
 
+def _dataset_key(name: str) -> str:
+    """One dataset, spelled in several ways: case, punctuation and a "v" before a version aside."""
+    words = re.sub(r"[^0-9a-z]+", " ", name.lower()).split()
+    return "".join(re.sub(r"^v(?=\d)", "", w) for w in words)
+
+
 def expected_counts(files: list[Path]) -> dict[str, int]:
-    """Tasks by slug, benchmarks by (task, dataset path), results by (benchmark, model, paper)."""
+    """Tasks by slug, benchmarks by (task, dataset path), results by (benchmark, model, paper).
+
+    As the importer merges them: a task named by a curated alias of a task already seen is that
+    task; a top-level dataset spelled like one the task already has is that benchmark."""
     tasks: set[str] = set()
     benchmarks: set[tuple] = set()
     results: set[tuple] = set()
+    first_spelling: dict[tuple[str, str], str] = {}
+    curated = {" ".join(re.sub(r"[^0-9a-z]+", " ", a.lower()).split()): t for a, t in CURATED_ALIASES.items()}
     rows = 0
 
     def walk_dataset(slug: str, node: dict, parent: tuple) -> None:
         nonlocal rows
-        path = (*parent, _words(node.get("dataset") or node.get("subdataset")))
+        name = _words(node.get("dataset") or node.get("subdataset"))
+        if not parent:
+            name = first_spelling.setdefault((slug, _dataset_key(name)), name)
+        path = (*parent, name)
         sota = node.get("sota")
         if isinstance(sota, dict):
             benchmarks.add((slug, path))
             for index, row in enumerate(sota.get("rows") or []):
                 rows += 1
                 # a blank model name is a real anonymous entry: named by its paper, else by its row
-                model = _words(row["model_name"]) or _words(row.get("paper_title")) or f"(unnamed row {index})"
                 url = (row.get("paper_url") or "").strip()
+                model = (html.unescape(_words(row["model_name"])) or html.unescape(_words(row.get("paper_title")))
+                         or url or f"Anonymous entry #{index + 1}")
                 match = _ARXIV.search(url)
                 results.add((slug, path, model, match.group(1) if match else url))
         for sub in node.get("subdatasets") or []:
             walk_dataset(slug, sub, path)
 
     def walk_task(node: dict) -> None:
-        slug = slugify(_words(node["task"]))
+        name = _words(node["task"])
+        slug = slugify(name)
+        target = curated.get(" ".join(re.sub(r"[^0-9a-z]+", " ", name.lower()).split()))
+        if slug not in tasks and target in tasks:
+            slug = target
         tasks.add(slug)
         for dataset in node.get("datasets") or []:
             walk_dataset(slug, dataset, ())
@@ -245,7 +265,8 @@ def test_blank_model_names_are_named_by_their_paper_or_row(engine, pwc_tables):
     with Session(engine) as s:
         models = set(s.exec(select(Result.model)).scalars())
     assert "Dynamic Routing Between Capsules" in models
-    assert "(unnamed row 14)" in models
+    assert "Anonymous entry #15" in models  # no name, no paper: never "(unnamed row 14)" as before
+    assert not any(m.startswith("(unnamed row") for m in models)
     assert "" not in models
 
 

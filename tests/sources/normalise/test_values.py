@@ -188,3 +188,14 @@ def test_an_arxiv_url_inside_other_text_is_found():
 )
 def test_an_arxiv_id_tells_the_month_the_paper_appeared(arxiv_id, month):
     assert arxiv_month(arxiv_id) == month
+
+
+def test_only_links_to_papers_count_as_the_paper():
+    from sotabot.sources.normalise.values import is_paper_url
+
+    for url in ("https://arxiv.org/abs/2203.03605", "https://doi.org/10.1145/1", "https://openreview.net/forum?id=x",
+                "https://aclanthology.org/P19-1.pdf", "https://proceedings.neurips.cc/paper/2020/x",
+                "http://www.anthology.aclweb.org/W/W14/W14-33.pdf", "https://example.edu/~me/paper.pdf"):
+        assert is_paper_url(url), url
+    for url in ("http://tia.today", "https://github.com/a/b", "https://blog.example.com/post", "", None):
+        assert not is_paper_url(url), url

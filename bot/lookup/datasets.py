@@ -1,0 +1,74 @@
+"""A dataset name as the query: `/sota imagenet`, `/sota coco`, `/sota cifar-10`.
+
+Researchers name benchmarks by their dataset. When the query is not a task name or alias but
+names a dataset family (case, punctuation and spacing aside: "cifar10" = "CIFAR-10"; a split after
+it: "coco" = COCO, COCO test-dev, COCO minival; a version: "squad" = SQuAD1.1, SQuAD v2.0), the
+answer is that dataset's board in the task that uses it most (results summed over the family),
+and the other tasks on it are named. Within the task, the canonical benchmark wins among the
+family, else the one with the most results.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from sotabot.bot.lookup.index import TaskRef, fast_normalise, task_index
+from sotabot.storage.leaderboards import Prefer
+
+MIN_QUERY_CHARS = 3  # "mt" names too many things
+_LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
+FAMILY_EXTRA_WORDS = 2  # "COCO test-dev" is COCO; "COCO Visual Question Answering (VQA) ..." is another dataset
+
+
+@dataclass
+class DatasetAnswer:
+    task: TaskRef
+    dataset: str  # the dataset name to open the task's leaderboard on
+    others: list[TaskRef]  # other tasks with a benchmark on the dataset, most results first
+
+
+def _split(key: str) -> str:
+    """Letters and digits apart: "cifar10" and "cifar 10", "squad1 1" and "squad 1 1" compare alike."""
+    return _LETTER_DIGIT.sub(" ", key)
+
+
+def _names_family(name: str, key: str) -> bool:
+    """`name` is the dataset `key` or one of its family (both normalised and split): "coco" -> COCO,
+    COCO test-dev, COCO minival; "squad" -> SQuAD1.1, SQuAD v2.0; never "cifar 10" -> CIFAR-100."""
+    if name == key:
+        return True
+    if not name.startswith(key + " "):
+        return False
+    extra = [w for w in name[len(key):].split() if not w.isdigit() and w != "v"]
+    return len(extra) <= FAMILY_EXTRA_WORDS  # a split or variant, not another dataset named after it
+
+
+def resolve_dataset(session: Session, text: str, prefer: Prefer | None = None) -> DatasetAnswer | None:
+    """The task and dataset a dataset-name query means, or None when no dataset is named so."""
+    key = fast_normalise(text or "")
+    if len(key.replace(" ", "")) < MIN_QUERY_CHARS:
+        return None
+    idx = task_index(session)
+    key = _split(key)
+    hits = [entry for name, entries in idx.datasets.items() if _names_family(_split(name), key) for entry in entries]
+    hits = [h for h in hits if h[0] in idx.refs]
+    if not hits:
+        return None
+    per_task: dict[int, dict[str, int]] = {}
+    for task_id, dataset, results in hits:
+        names = per_task.setdefault(task_id, {})
+        names[dataset] = max(names.get(dataset, 0), results)
+    ranked = sorted(per_task, key=lambda t: (-sum(per_task[t].values()), *idx.rank_key(t)))
+    task_id = ranked[0]
+    names = per_task[task_id]
+    dataset = max(names, key=lambda n: (names[n], n))
+    preference = prefer(idx.refs[task_id].slug) if prefer else None
+    for wanted in preference.datasets if preference else ():
+        match = next((n for n in names if fast_normalise(n) == fast_normalise(wanted)), None)
+        if match:
+            dataset = match
+            break
+    return DatasetAnswer(idx.refs[task_id], dataset, [idx.refs[t] for t in ranked[1:]])

@@ -1,0 +1,98 @@
+"""Where a leaderboard comes from and how old it is: the sources its rows were written by, each with the
+time it was last refreshed (source_state), for the footer of every answer and `sota --json`.
+
+Only sources that wrote a shown row are named. The archive is "the starter set" while nothing but the
+shipped starter leaderboards has been imported (then the footer says how to load the full archive).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from sotabot.sources.archive.hub import STATE_PREFIX
+from sotabot.sources.archive.report import SOURCE as ARCHIVE_SOURCE
+from sotabot.storage.models import SourceState, as_utc
+from sotabot.storage.results import CLAIM_SOURCE
+
+# Result.source -> (name shown, source_state keys whose last success dates it; a trailing ":" is a prefix)
+SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
+    ARCHIVE_SOURCE: ("Papers with Code archive", (STATE_PREFIX,)),
+    "pwc_api": ("paperswithcode.co", ("paperswithcode",)),
+    "hf": ("Hugging Face leaderboards", ("hf-leaderboards",)),
+    CLAIM_SOURCE: ("claims in arXiv abstracts (unverified)", (f"{STATE_PREFIX}starter",)),
+}
+STARTER_NAME = "starter set (results up to 2022)"
+UPDATE_HINT = "run `sotabot data update` for the full archive"
+
+
+@dataclass
+class DataSource:
+    name: str
+    updated_at: datetime | None
+
+
+@dataclass
+class Provenance:
+    sources: list[DataSource]
+    starter_only: bool
+
+    @property
+    def as_of(self) -> date | None:
+        """The day the shown board was last refreshed from any of its sources."""
+        days = [s.updated_at.date() for s in self.sources if s.updated_at is not None]
+        return max(days) if days else None
+
+    def footer(self) -> str:
+        """One plain line: "Papers with Code archive, imported 2026-12-01 · paperswithcode.co, synced 2026-11-30",
+        or "starter set (results up to 2022) · run `sotabot data update` for the full archive"."""
+        parts = []
+        for source in self.sources:
+            if source.name == STARTER_NAME:
+                parts.append(STARTER_NAME)
+                continue
+            when = source.updated_at.date().isoformat() if source.updated_at else "date unknown"
+            verb = "imported" if source.name == SOURCES[ARCHIVE_SOURCE][0] else "synced"
+            parts.append(f"{source.name}, {verb} {when}")
+        if self.starter_only:
+            parts.append(UPDATE_HINT)
+        return " · ".join(parts)
+
+    def to_json(self) -> list[dict[str, str | None]]:
+        return [
+            {"name": s.name, "updated_at": as_utc(s.updated_at).isoformat() if s.updated_at else None}
+            for s in self.sources
+        ]
+
+
+def _last_success(session: Session, keys: tuple[str, ...]) -> datetime | None:
+    newest: datetime | None = None
+    for key in keys:
+        where = col(SourceState.source).startswith(key) if key.endswith(":") else SourceState.source == key
+        value = session.execute(select(func.max(SourceState.last_success_at)).where(where)).scalar()
+        if isinstance(value, str):  # SQLite hands max() of a timestamp back as text
+            value = datetime.fromisoformat(value)
+        if value is not None and (newest is None or as_utc(value) > as_utc(newest)):
+            newest = value
+    return as_utc(newest) if newest is not None else None
+
+
+def board_provenance(session: Session, row_sources: Iterable[str]) -> Provenance:
+    """The provenance of a board whose rows were written by `row_sources` (Result.source values)."""
+    from sotabot.sources.archive.hub import starter_only
+
+    used = sorted(set(row_sources), key=lambda s: list(SOURCES).index(s) if s in SOURCES else len(SOURCES))
+    only_starter = bool({ARCHIVE_SOURCE, CLAIM_SOURCE} & set(used)) and starter_only(session)
+    out: list[DataSource] = []
+    for source in used:
+        name, keys = SOURCES.get(source, (source, (source,)))
+        if source in (ARCHIVE_SOURCE, CLAIM_SOURCE) and only_starter:  # both shipped with the package
+            if all(s.name != STARTER_NAME for s in out):
+                out.append(DataSource(STARTER_NAME, _last_success(session, (f"{STATE_PREFIX}starter",))))
+            continue
+        out.append(DataSource(name, _last_success(session, keys)))
+    return Provenance(out, only_starter)
