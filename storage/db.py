@@ -104,7 +104,14 @@ def analyze(bind: Engine | Connection | Session) -> None:
     postgres = is_postgres(bind)
     execute = bind.exec_driver_sql if isinstance(bind, Connection) else bind.connection().exec_driver_sql
     if postgres:
-        execute("ANALYZE")
+        # Our tables only, by name through the search_path: a bare ANALYZE walks every table of
+        # the database (other schemas and applications too) and deadlocks with a neighbour's.
+        from sqlmodel import SQLModel
+
+        import sotabot.storage.models  # noqa: F401  (registers the tables)
+
+        names = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
+        execute(f"ANALYZE {names}")
     else:
         execute(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
         execute("ANALYZE")

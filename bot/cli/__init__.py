@@ -90,7 +90,7 @@ def setup_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("httpx", "httpcore", "alembic.runtime.migration", "discord", "apscheduler"):
+    for noisy in ("httpx", "httpcore", "alembic", "discord", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, getattr(logging, level)))
 
 
