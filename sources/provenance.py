@@ -14,8 +14,8 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from sotabot.sources.archive.hub import STATE_PREFIX
 from sotabot.sources.archive.report import SOURCE as ARCHIVE_SOURCE
+from sotabot.sources.archive.report import STATE_PREFIX
 from sotabot.storage.models import SourceState, as_utc
 from sotabot.storage.results import CLAIM_SOURCE
 

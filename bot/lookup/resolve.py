@@ -28,13 +28,16 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
 from rapidfuzz import fuzz, process
 from sqlmodel import Session
 
 from sotabot.bot.lookup.index import TaskIndex, TaskRef, task_index
 from sotabot.sources.normalise.taxonomy import normalise
+
+if TYPE_CHECKING:
+    import numpy as np  # imported where vectors are built: an exact match never needs it
 
 MAX_QUERY_CHARS = 200  # longer input is cut: no task name is longer, and scoring stays cheap
 MAX_QUERY_WORDS = 12
@@ -76,7 +79,7 @@ class Matcher:
 
     choices: list[str] = field(default_factory=list)  # distinct normalised names and aliases
     choice_tasks: list[list[int]] = field(default_factory=list)
-    choice_words: np.ndarray = field(default_factory=lambda: np.zeros(0))  # distinct words per choice
+    choice_words: np.ndarray | None = None  # distinct words per choice
     sorted_choices: list[tuple[str, int]] = field(default_factory=list)  # for prefix search
     vocab: list[str] = field(default_factory=list)  # sorted distinct words of the choices
     vocab_freq: dict[str, int] = field(default_factory=dict)
@@ -85,6 +88,8 @@ class Matcher:
 
     @classmethod
     def build(cls, idx: TaskIndex) -> Matcher:
+        import numpy as np
+
         m = cls()
         merged: dict[str, list[int]] = {key: list(ids) for key, ids in idx.names.items()}
         for key, ids in idx.aliases.items():
@@ -160,6 +165,8 @@ def _score_choices(
     Per query word, a row holds for every choice the similarity of its best-matching word
     (0 if none; DATASET_WORD_SCORE if the word is in one of the task's dataset names instead).
     """
+    import numpy as np
+
     n = len(words)
     total = len(m.choices)
     if n == 0 or total == 0:

@@ -24,7 +24,7 @@ from sqlmodel import Session, col
 from sotabot.sources.archive.links import import_links
 from sotabot.sources.archive.papers import import_papers
 from sotabot.sources.archive.parquet import check_parquet
-from sotabot.sources.archive.report import ArchiveError, ImportReport, ProgressCallback
+from sotabot.sources.archive.report import STATE_PREFIX, ArchiveError, ImportReport, ProgressCallback
 from sotabot.sources.archive.tables import import_tables
 from sotabot.sources.poll import get_state, record_outcome
 from sotabot.storage.models import SourceState
@@ -32,7 +32,6 @@ from sotabot.storage.models import SourceState
 log = logging.getLogger(__name__)
 
 SHARDS = "data/*.parquet"
-STATE_PREFIX = "archive:"
 
 IMPORT_ORDER: tuple[tuple[str, str, Callable[..., ImportReport]], ...] = (
     ("tables", "pwc-tables", import_tables),

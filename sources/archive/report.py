@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 SOURCE = "pwc_archive"
+STATE_PREFIX = "archive:"  # source_state rows of archive imports: archive:<hub repo>, archive:starter
 ProgressCallback = Callable[[int, int | None, str], None]
 """progress(done_bytes, total_bytes_or_None, stage) with stage "download" or "import"."""
 

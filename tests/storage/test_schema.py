@@ -46,3 +46,33 @@ def test_a_delivery_is_unique_per_channel_and_dedupe_key(engine):
         s.add(Delivery(channel_id=ch.id, dedupe_key="digest:2026-11-29"))
         with pytest.raises(IntegrityError):
             s.commit()
+
+
+def test_the_head_read_from_the_revision_files_is_alembics_head(engine) -> None:
+    from alembic.script import ScriptDirectory
+
+    from sotabot.storage.db import alembic_config, head_revision
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    assert current_revision(engine) == head_revision()
+
+
+def test_a_start_on_a_database_at_head_needs_no_alembic(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'at-head.db'}"
+    code = (
+        "import sys\n"
+        "from sotabot.storage.db import make_engine, upgrade\n"
+        f"engine = make_engine({url!r})\n"
+        "upgrade(engine)\n"
+        "before = 'alembic' in sys.modules\n"
+        "for name in [m for m in sys.modules if m == 'alembic' or m.startswith('alembic.')]:\n"
+        "    del sys.modules[name]\n"
+        "upgrade(engine)\n"
+        "print(before, 'alembic' in sys.modules)\n"
+    )
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.split() == ["True", "False"]  # migrated once with Alembic, then started without it
