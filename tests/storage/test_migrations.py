@@ -188,3 +188,64 @@ def _rerun_0002(url: str) -> None:
     command.downgrade(alembic_config(engine), "0001")
     upgrade(engine)
     engine.dispose()
+
+
+def test_a_merged_task_on_the_same_dataset_keeps_one_board_one_subscription_and_its_events(db_url):
+    from sotabot.storage.models import ResultEvent
+
+    engine = make_engine(db_url)
+    upgrade(engine, "0001")
+    with Session(engine) as s:
+        wer = Metric(name="WER", direction="lower")
+        cer = Metric(name="CER", direction="lower")
+        speech = Task(slug="speech-recognition", name="Speech Recognition")
+        asr = Task(slug="asr", name="ASR")
+        sub = Task(slug="noisy-asr", name="Noisy ASR")
+        s.add_all([wer, cer, speech, asr, sub])
+        s.flush()
+        sub.parent_id = asr.id
+        timit = Dataset(name="TIMIT")
+        s.add(timit)
+        s.flush()
+        kept = Benchmark(task_id=speech.id, dataset_id=timit.id, primary_metric_id=wer.id)
+        gone = Benchmark(task_id=asr.id, dataset_id=timit.id, primary_metric_id=wer.id)
+        s.add_all([kept, gone])
+        s.flush()
+        asr.default_benchmark_id = gone.id
+        s.add_all([BenchmarkMetric(benchmark_id=kept.id, metric_id=wer.id, position=0),
+                   BenchmarkMetric(benchmark_id=gone.id, metric_id=wer.id, position=0),
+                   BenchmarkMetric(benchmark_id=gone.id, metric_id=cer.id, position=1)])
+        _result(s, kept, wer, "A", "2101.00001", 10.0, date(2021, 1, 1))
+        _result(s, gone, wer, "A", "2101.00001", 11.0, date(2021, 1, 1))  # exact duplicate: dropped
+        _result(s, gone, wer, "B", "2102.00002", 9.0, date(2021, 2, 2))
+        s.flush()
+        dropped = s.exec(select(Result.id).where(Result.benchmark_id == gone.id, Result.model == "A")).one()
+        s.add(ResultEvent(kind="new_result", dedupe_key="x", task_id=asr.id, benchmark_id=gone.id, result_id=dropped))
+        channel = Channel(platform="slack", workspace="T1", channel="C1")
+        s.add(channel)
+        s.flush()
+        s.add_all([Subscription(channel_id=channel.id, kind="task", target="asr"),
+                   Subscription(channel_id=channel.id, kind="task", target="speech-recognition")])
+        s.commit()
+    upgrade(engine)
+    with Session(engine) as s:
+        speech_id, default = s.exec(
+            select(Task.id, Task.default_benchmark_id).where(Task.slug == "speech-recognition")
+        ).one()
+        assert _boards(s) == {("speech-recognition", "TIMIT"): (2, date(2021, 2, 2))}
+        board = s.exec(select(Benchmark.id)).one()
+        assert default == board  # the merged task's chosen board, now the kept one
+        assert _rows(s) == {("TIMIT", "A", "2101.00001", 10.0), ("TIMIT", "B", "2102.00002", 9.0)}
+        metrics = s.exec(
+            select(Metric.name).join(BenchmarkMetric, BenchmarkMetric.metric_id == Metric.id)
+            .order_by(BenchmarkMetric.position)
+        ).all()
+        assert metrics == ["WER", "CER"]
+        kept_a = s.exec(select(Result.id).where(Result.model == "A")).one()
+        assert s.exec(select(ResultEvent.task_id, ResultEvent.benchmark_id, ResultEvent.result_id)).all() == [
+            (speech_id, board, kept_a)
+        ]
+        assert s.exec(select(Subscription.target)).all() == ["speech-recognition"]
+        assert s.exec(select(Task.parent_id).where(Task.slug == "noisy-asr")).one() == speech_id
+        assert s.exec(select(TaskAlias.task_id).where(TaskAlias.alias == "asr")).one() == speech_id
+    engine.dispose()
