@@ -249,3 +249,36 @@ def test_a_merged_task_on_the_same_dataset_keeps_one_board_one_subscription_and_
         assert s.exec(select(Task.parent_id).where(Task.slug == "noisy-asr")).one() == speech_id
         assert s.exec(select(TaskAlias.task_id).where(TaskAlias.alias == "asr")).one() == speech_id
     engine.dispose()
+
+
+def test_a_subdataset_of_a_variant_spelling_moves_under_the_kept_spelling(db_url):
+    engine = make_engine(db_url)
+    upgrade(engine, "0001")
+    with Session(engine) as s:
+        em = Metric(name="EM", direction="higher")
+        qa = Task(slug="question-answering", name="Question Answering")
+        s.add_all([em, qa])
+        s.flush()
+        main = _benchmark(s, qa, "SQuAD1.1", em)
+        main_dataset = s.exec(select(Dataset.id).where(Dataset.name == "SQuAD1.1")).one()
+        other = Dataset(name="SQuAD v1.1")
+        s.add(other)
+        s.flush()
+        dev = Dataset(name="dev", parent_id=other.id)
+        s.add(dev)
+        s.flush()
+        on_dev = Benchmark(task_id=qa.id, dataset_id=dev.id, primary_metric_id=em.id)
+        s.add(on_dev)
+        s.flush()
+        _result(s, main, em, "BERT", "1810.04805", 85.1, date(2018, 10, 11))
+        _result(s, on_dev, em, "BERT", "1810.04805", 84.0, date(2018, 10, 11))
+        s.commit()
+    upgrade(engine)
+    with Session(engine) as s:
+        paths = s.exec(
+            select(Dataset.name, Dataset.parent_id).join(Benchmark, Benchmark.dataset_id == Dataset.id)
+        ).all()
+        assert sorted(paths, key=repr) == sorted([("SQuAD1.1", None), ("dev", main_dataset)], key=repr)
+        assert "SQuAD v1.1" not in s.exec(select(Dataset.name)).all()
+        assert len(_rows(s)) == 2  # a subdataset is its own board: nothing dropped
+    engine.dispose()
