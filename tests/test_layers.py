@@ -10,6 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ("storage", "sources", "digests", "bot")  # each may import itself and the layers before it
+# The one exception: a data migration applies the importer's pure naming rules to stored rows.
+DATA_MIGRATIONS = "storage/migrations/versions"
+NAMING_RULES = ("sotabot.sources.normalise.taxonomy", "sotabot.sources.normalise.variants")
 OLD_TOP_LEVEL = {"bot", "digests", "sources", "storage"}
 
 
@@ -41,8 +44,19 @@ def test_a_layer_imports_only_itself_and_the_layers_below(layer: str) -> None:
         for path in _modules(layer)
         for line, module in _imports(path)
         if (target := _layer_of(module)) is not None and target not in allowed
+        and not (DATA_MIGRATIONS in path.relative_to(ROOT).as_posix() and module.startswith(NAMING_RULES))
     ]
     assert wrong == []
+
+
+def test_migrations_reach_no_further_into_sources_than_the_naming_rules() -> None:
+    found = {
+        module
+        for path in (ROOT / DATA_MIGRATIONS).glob("*.py")
+        for _, module in _imports(path)
+        if _layer_of(module) not in (None, "storage")
+    }
+    assert all(module.startswith(NAMING_RULES) for module in found), found
 
 
 @pytest.mark.parametrize("folder", [*LAYERS, "tests", "bench", "tools"])

@@ -18,7 +18,6 @@ Revises: 0001
 
 from __future__ import annotations
 
-import importlib
 from collections import defaultdict
 from datetime import date
 from typing import Any
@@ -33,10 +32,10 @@ depends_on = None
 
 NAME_CHARS = 300
 
-# The naming rules live in sources.normalise (pure functions, no I/O); storage code may not import
-# the sources layer, but this data migration must apply the same rules the importer applies.
-_variants = importlib.import_module("sotabot.sources.normalise.variants")
-_taxonomy = importlib.import_module("sotabot.sources.normalise.taxonomy")
+# A data migration applies the naming rules the importer applies (sources.normalise: pure functions,
+# no I/O); tests/test_layers.py allows data migrations exactly this import and no other.
+from sotabot.sources.normalise import taxonomy as _taxonomy  # noqa: E402
+from sotabot.sources.normalise import variants as _variants  # noqa: E402
 
 _m = sa.MetaData()
 tasks = sa.Table(
