@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sotabot.sources.archive.records import normalised_batches
 from sotabot.sources.archive.report import ArchiveError, ProgressCallback
 
 MAGIC = b"PAR1"
@@ -94,16 +95,4 @@ def parquet_batches(
     path: Path, label: str, what: str, normalise: Callable[[Any], Any], progress: ProgressCallback | None, size: int
 ) -> Iterator[tuple[list[Any], int, int]]:
     """(normalised items, records read, records skipped), `size` items at a time, as the JSON reader gives them."""
-    items: list[Any] = []
-    rows = skipped = 0
-    for record in parquet_records(path, label, what, progress):
-        rows += 1
-        item = normalise(record)
-        if item is None:
-            skipped += 1
-            continue
-        items.append(item)
-        if len(items) >= size:
-            yield items, rows, skipped
-            items, rows, skipped = [], 0, 0
-    yield items, rows, skipped
+    yield from normalised_batches(parquet_records(path, label, what, progress), normalise, size)

@@ -22,7 +22,7 @@ import httpx
 import ijson
 
 from sotabot.sources.archive.parquet import is_parquet, parquet_batches, parquet_records
-from sotabot.sources.archive.records import NORMALISERS, sqlite_ready_paper
+from sotabot.sources.archive.records import NORMALISERS, normalised_batches, sqlite_ready_paper
 from sotabot.sources.archive.report import ArchiveError, ImportReport, ProgressCallback
 
 if TYPE_CHECKING:
@@ -221,19 +221,7 @@ def _local_batches(
 ) -> Iterator[Batch]:
     """Read and normalise records in this process, CHUNK_ROWS at a time."""
     with open_stream(path, label, progress) as (stream, _):
-        items: list[Any] = []
-        rows = skipped = 0
-        for record in json_records(stream, label, what):
-            rows += 1
-            item = normalise(record)
-            if item is None:
-                skipped += 1
-                continue
-            items.append(item)
-            if len(items) >= CHUNK_ROWS:
-                yield items, rows, skipped
-                items, rows, skipped = [], 0, 0
-        yield items, rows, skipped
+        yield from normalised_batches(json_records(stream, label, what), normalise, CHUNK_ROWS)
 
 
 def _peak_mb() -> float:
@@ -257,19 +245,8 @@ def _reader_main(argv: Sequence[str]) -> int:
         normalise = sqlite_ready_paper
     try:
         with open_stream(Path(path), label) as (stream, counter):
-            items: list[Any] = []
-            rows = skipped = 0
-            for record in json_records(stream, label, what):
-                rows += 1
-                item = normalise(record)
-                if item is None:
-                    skipped += 1
-                    continue
-                items.append(item)
-                if len(items) >= CHUNK_ROWS:
-                    pickle.dump(("batch", items, rows, skipped, counter.count, counter.total), out, protocol=5)
-                    items, rows, skipped = [], 0, 0
-            pickle.dump(("batch", items, rows, skipped, counter.count, counter.total), out, protocol=5)
+            for items, rows, skipped in normalised_batches(json_records(stream, label, what), normalise, CHUNK_ROWS):
+                pickle.dump(("batch", items, rows, skipped, counter.count, counter.total), out, protocol=5)
         pickle.dump(("done", _peak_mb()), out)
     except ArchiveError as exc:
         pickle.dump(("error", str(exc)), out)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,3 +75,22 @@ def sqlite_ready_paper(record: Any) -> tuple[Any, ...] | None:
 
 
 NORMALISERS: dict[str, Callable[[Any], Any]] = {"links": link_record, "papers": paper_record}
+
+
+def normalised_batches(
+    records: Iterable[Any], normalise: Callable[[Any], Any], size: int
+) -> Iterator[tuple[list[Any], int, int]]:
+    """(normalised items, records read, records skipped), `size` items at a time: what every reader yields."""
+    items: list[Any] = []
+    rows = skipped = 0
+    for record in records:
+        rows += 1
+        item = normalise(record)
+        if item is None:
+            skipped += 1
+            continue
+        items.append(item)
+        if len(items) >= size:
+            yield items, rows, skipped
+            items, rows, skipped = [], 0, 0
+    yield items, rows, skipped
