@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from sotabot.sources.archive.clean import utc_now
 from sotabot.sources.archive.papers import PaperIds
-from sotabot.sources.archive.reader import batches
+from sotabot.sources.archive.reader import counted_items
 from sotabot.sources.archive.report import ImportReport, ProgressCallback
 from sotabot.sources.archive.writer import T_LINK, T_REPO, ArchiveDb, run_file
 
@@ -84,10 +84,7 @@ def import_links(
 
     def body(db: ArchiveDb, path: Path, label: str, report: ImportReport) -> None:
         papers = PaperIds(db, report)
-        for items, rows, skipped in batches(db, path, label, "links", "links", progress, parallel, report):
-            report.rows += rows
-            report.skipped += skipped
-            if items:
-                _flush_links(db, papers, items, report)
+        for items in counted_items(db, path, "links", label, progress, parallel, report):
+            _flush_links(db, papers, items, report)
 
     return run_file("pwc-links", engine, source, progress, body)

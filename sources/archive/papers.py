@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from sotabot.sources.archive.clean import utc_now
-from sotabot.sources.archive.reader import batches
+from sotabot.sources.archive.reader import counted_items
 from sotabot.sources.archive.report import ImportReport, ProgressCallback
 from sotabot.sources.archive.writer import T_PAPER, ArchiveDb, run_file
 
@@ -122,10 +122,7 @@ def import_papers(
     """
 
     def body(db: ArchiveDb, path: Path, label: str, report: ImportReport) -> None:
-        for items, rows, skipped in batches(db, path, label, "papers", "papers", progress, parallel, report):
-            report.rows += rows
-            report.skipped += skipped
-            if items:
-                _flush_papers(db, items, report)
+        for items in counted_items(db, path, "papers", label, progress, parallel, report):
+            _flush_papers(db, items, report)
 
     return run_file("pwc-papers", engine, source, progress, body)

@@ -301,7 +301,24 @@ def _parallel_batches(
             child.wait()
 
 
-def batches(
+def counted_items(
+    db: ArchiveDb,
+    path: Path,
+    kind: str,
+    label: str,
+    progress: ProgressCallback | None,
+    parallel: bool | None,
+    report: ImportReport,
+) -> Iterator[list[Any]]:
+    """The file's normalised `kind` records ("links", "papers") in batches; read and skipped counts go to `report`."""
+    for items, rows, skipped in _batches(db, path, label, kind, kind, progress, parallel, report):
+        report.rows += rows
+        report.skipped += skipped
+        if items:
+            yield items
+
+
+def _batches(
     db: ArchiveDb,
     path: Path,
     label: str,
