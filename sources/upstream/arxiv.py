@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 from sotabot.sources.normalise.links import discover_links_for, mentions_code
 from sotabot.sources.poll import PollReport, get_state, record_outcome, run_poll
 from sotabot.sources.settings import SourcesSettings
-from sotabot.sources.upstream.http import USER_AGENT, Clock, PoliteClient, Politeness, SystemClock, UpstreamError
+from sotabot.sources.upstream.http import Clock, PoliteClient, Politeness, SystemClock, UpstreamError, user_agent
 from sotabot.storage.db import session_scope
 from sotabot.storage.models import Paper, as_utc
 
@@ -478,10 +478,6 @@ _SYSTEM_CLOCK = SystemClock()
 _LAST_POLL_END: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 
 T = TypeVar("T")
-
-
-def user_agent(contact: str) -> str:
-    return f"{USER_AGENT} arxiv-poller (mailto:{contact})"
 
 
 def _client(config: SourcesSettings, clock: Clock, transport: httpx.BaseTransport | None) -> PoliteClient:

@@ -39,7 +39,15 @@ from sotabot.sources.normalise.repo_urls import normalise_repo_url
 from sotabot.sources.normalise.values import parse_timestamp
 from sotabot.sources.poll import PollReport, get_state, record_outcome, run_poll
 from sotabot.sources.settings import SourcesSettings
-from sotabot.sources.upstream.http import Clock, PoliteClient, Politeness, SystemClock, UpstreamError, parse_retry_after
+from sotabot.sources.upstream.http import (
+    Clock,
+    PoliteClient,
+    Politeness,
+    SystemClock,
+    UpstreamError,
+    parse_retry_after,
+    user_agent,
+)
 from sotabot.storage.db import session_scope, upsert
 from sotabot.storage.models import Paper, Repo, StarSnapshot, as_utc
 
@@ -249,7 +257,7 @@ class GitHub:
         self.http = PoliteClient(
             self.api_url,
             politeness=Politeness.from_config(config.sources.http),
-            user_agent=f"sotabot/0.1 (+mailto:{config.sources.arxiv.contact})",
+            user_agent=user_agent(config.sources.arxiv.contact),
             headers=headers,
             clock=self.clock,
             transport=transport,

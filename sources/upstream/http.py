@@ -34,6 +34,11 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "sotabot/0.1 (+https://github.com/sotabot/sotabot)"
 
 
+def user_agent(contact: str = "") -> str:
+    """Our User-Agent, with the operator's contact address when one is configured (upstreams ask for it)."""
+    return f"{USER_AGENT} mailto:{contact}" if contact else USER_AGENT
+
+
 STOP = threading.Event()  # the process is stopping: requests and backoffs end now
 _POLL_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("poll_deadline", default=None)
 
@@ -328,7 +333,7 @@ class JsonApi:
         self.http = PoliteClient(
             base_url,
             politeness=politeness,
-            user_agent=f"{USER_AGENT} mailto:{contact}" if contact else USER_AGENT,
+            user_agent=user_agent(contact),
             headers={"Accept": "application/json", **(headers or {})},
             clock=clock,
             transport=transport,

@@ -30,7 +30,7 @@ from sotabot.sources.normalise.repo_urls import normalise_repo_url
 from sotabot.sources.normalise.values import parse_timestamp
 from sotabot.sources.poll import PollReport, get_state, run_poll
 from sotabot.sources.settings import SourcesSettings
-from sotabot.sources.upstream.http import Clock, PoliteClient, Politeness, SystemClock, UpstreamError
+from sotabot.sources.upstream.http import Clock, PoliteClient, Politeness, SystemClock, UpstreamError, user_agent
 from sotabot.storage.db import session_scope, upsert
 from sotabot.storage.models import Paper, Repo
 
@@ -173,7 +173,7 @@ class HuggingFace:
         self.http = PoliteClient(
             hf.api_url,
             politeness=Politeness.from_config(config.sources.http, min_interval=MIN_INTERVAL),
-            user_agent=f"sotabot/0.1 (+mailto:{config.sources.arxiv.contact})",
+            user_agent=user_agent(config.sources.arxiv.contact),
             headers=headers,
             clock=clock,
             transport=transport,
