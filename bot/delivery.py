@@ -379,8 +379,8 @@ def delivery_health(loop: DeliveryLoop, stopping: asyncio.Event) -> tuple[str | 
         return None, None
     if loop.finished:
         return "delivery loop stopped", None
-    if loop.ledger.trouble is not None:
-        return None, f"deliveries delayed: database busy ({loop.ledger.trouble})"
+    if (delay := loop.ledger.delay()) is not None:
+        return None, f"deliveries delayed: database busy ({delay})"
     idle = time.monotonic() - loop.loop_at
     if loop.running and idle > STALL_SECONDS + loop.config.delivery.max_inline_wait_seconds:
         return f"delivery loop stalled: no progress for {idle:.0f}s", None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +60,9 @@ class Ledger:
         self._pool = ThreadPoolExecutor(max_workers=DB_WORKERS, thread_name_prefix="delivery-db")
         self._beat_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="delivery-lease")
         self.beating = False
+        self._waiting: dict[int, float] = {}  # database calls in flight: token -> monotonic start
+        self._waiting_lock = threading.Lock()
+        self._next_token = 0
 
     @property
     def slow_wait(self) -> float:
@@ -73,7 +77,28 @@ class Ledger:
         return time.monotonic() - self._quiet_since >= self.lease.total_seconds()
 
     async def _in(self, pool: ThreadPoolExecutor, func: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(pool, func, *args)
+        with self._waiting_lock:
+            self._next_token += 1
+            token = self._next_token
+            self._waiting[token] = time.monotonic()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, func, *args)
+        finally:
+            with self._waiting_lock:
+                del self._waiting[token]
+
+    def delay(self) -> str | None:
+        """Why deliveries wait right now, if they do; safe to call from another thread (/healthz).
+
+        A write that is still blocked counts as soon as it has waited `slow_wait`: PostgreSQL
+        queues a write behind a table lock without a timeout, so `trouble` alone would say
+        nothing until the lock is gone.
+        """
+        with self._waiting_lock:
+            oldest = min(self._waiting.values(), default=None)
+        if oldest is not None and (waited := time.monotonic() - oldest) > self.slow_wait:
+            return f"a write has waited {waited:.1f}s for the database"
+        return self.trouble
 
     def _busy(self, reason: str) -> None:
         self._quiet_since = time.monotonic()

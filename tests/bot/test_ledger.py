@@ -82,6 +82,32 @@ def test_a_record_after_a_send_is_retried_until_the_lock_goes(tmp_path):
     engine.dispose()
 
 
+def test_a_write_still_blocked_behind_a_lock_is_reported_before_it_returns(tmp_path):
+    # PostgreSQL queues a write behind LOCK TABLE without a timeout: nothing fails, so the
+    # wait itself must say the database is busy while it lasts, not once the lock is gone.
+    engine = _engine(tmp_path, busy_timeout=30.0)
+    ledger = Ledger(engine, lease_seconds=2.0, now=lambda: NOW)  # slow_wait 0.5 s
+
+    async def run() -> None:
+        (a,) = await ledger.claim(NOW, 1)
+        assert ledger.delay() is None
+        _hold_write_lock(tmp_path, 1.5)
+        record = asyncio.ensure_future(ledger.record(a.id, "sent", mark_sent, NOW, sent=True))
+        await asyncio.sleep(0.2)
+        assert ledger.delay() is None  # a short wait is normal
+        await asyncio.sleep(0.6)
+        assert not record.done() and ledger.trouble is None
+        assert (ledger.delay() or "").startswith("a write has waited")
+        await asyncio.wait_for(record, 10)
+
+    try:
+        asyncio.run(run())
+    finally:
+        ledger.close()
+    assert ledger.delay() is not None  # the long wait is remembered until a quick write
+    engine.dispose()
+
+
 def test_rows_this_process_owns_are_never_claimed_again_here_even_with_their_lease_gone(tmp_path):
     engine = _engine(tmp_path)
     ledger = Ledger(engine, lease_seconds=2.0, now=lambda: NOW)
