@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 from sotabot.sources.settings import SourcesSettings
 from sotabot.sources.upstream.http import UpstreamError, poll_deadline
 from sotabot.storage.db import analyze
+from sotabot.storage.imports import import_running
 from sotabot.storage.models import ERROR_CHARS, SourceState
 from sotabot.storage.results import NEW_SOTA, RecordOutcome
 
@@ -172,12 +173,20 @@ class Poller:
     job_id: str
     module: str
     interval_minutes: Callable[[SourcesSettings], int]
+    # writes tasks, benchmarks and metrics: waits while an archive import runs (the importer
+    # keeps those by name between its chunks, so a new one written meanwhile would collide)
+    waits_for_imports: bool = False
 
     def poll(self, engine: Engine, config: SourcesSettings, since: date | None = None) -> PollReport:
         """Run the poll within `sources.http.poll_deadline_seconds` of wall-clock time.
 
         The module is imported on first use: a CLI start imports no client it does not need.
         """
+        if self.waits_for_imports and import_running(engine):
+            log.info("%s: an archive import is running; this poll is deferred to the next one", self.name)
+            report = PollReport(self.name)
+            report.add("deferred_by_import")
+            return report
         func: Callable[..., Any] = importlib.import_module(self.module).poll
         with poll_deadline(config.sources.http.poll_deadline_seconds):
             return func(engine, config, since=since)
@@ -197,11 +206,11 @@ POLLERS: tuple[Poller, ...] = (
     ),
     Poller(
         "paperswithcode", "poll:paperswithcode", "sotabot.sources.upstream.paperswithcode",
-        lambda c: c.sources.paperswithcode.poll_interval_minutes,
+        lambda c: c.sources.paperswithcode.poll_interval_minutes, waits_for_imports=True,
     ),
     Poller(
         "hf-leaderboards", "poll:hf-leaderboards", "sotabot.sources.upstream.hf_leaderboards",
-        lambda c: c.sources.huggingface.leaderboards_interval_minutes,
+        lambda c: c.sources.huggingface.leaderboards_interval_minutes, waits_for_imports=True,
     ),
 )
 

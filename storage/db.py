@@ -114,7 +114,12 @@ def analyze(bind: Engine | Connection | Session) -> None:
 
         import sotabot.storage.models  # noqa: F401  (registers the tables)
 
-        names = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
+        # only those that exist: a data migration analyses before later revisions add theirs
+        wanted = [table.name for table in SQLModel.metadata.sorted_tables]
+        present = {row[0] for row in execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        ).all()}
+        names = ", ".join(f'"{name}"' for name in wanted if name in present)
         execute(f"ANALYZE {names}")
     else:
         execute(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")

@@ -220,9 +220,10 @@ class ResultEvent(SQLModel, table=True):
     kind: str = Field(max_length=SOURCE_CHARS, index=True)
     dedupe_key: str = Field(max_length=EVENT_KEY_CHARS)
     task_id: int | None = Field(default=None, foreign_key="tasks.id", index=True)
-    benchmark_id: int | None = Field(default=None, foreign_key="benchmarks.id")
-    result_id: int | None = Field(default=None, foreign_key="results.id")
-    paper_id: int | None = Field(default=None, foreign_key="papers.id")
+    # indexed: undoing an import (and any delete of a paper or result) asks whether an event refers to it
+    benchmark_id: int | None = Field(default=None, foreign_key="benchmarks.id", index=True)
+    result_id: int | None = Field(default=None, foreign_key="results.id", index=True)
+    paper_id: int | None = Field(default=None, foreign_key="papers.id", index=True)
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False, index=True))
     alerted_at: datetime | None = Field(default=None, sa_column=_ts(index=True))
@@ -289,3 +290,31 @@ class SourceState(SQLModel, table=True):
     last_error_at: datetime | None = Field(default=None, sa_column=_ts())
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     runs: int = Field(default=0, sa_type=BigInteger)
+
+
+class ImportRun(SQLModel, table=True):
+    """One archive file being imported in short transactions; it and its undo log go when it ends.
+
+    A run still `running` with no importer holding the import lock was cut off (a crash, a
+    kill): the next import or `sotabot run` start undoes it from `import_undo`.
+    """
+
+    __tablename__ = "import_runs"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=SOURCE_CHARS)
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(default="running", max_length=16, index=True)  # running, done (log being dropped)
+    started_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class ImportUndo(SQLModel, table=True):
+    """What one write of an import run changed: the keys it inserted or the values it overwrote."""
+
+    __tablename__ = "import_undo"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="import_runs.id", index=True)
+    table_name: str = Field(max_length=64)
+    op: str = Field(max_length=8)  # insert: rows are keys; update: rows are old values then the key
+    columns: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    rows: list = Field(sa_column=Column(JSON, nullable=False))  # type: ignore[type-arg]

@@ -38,7 +38,9 @@ class App:
         return engine
 
     def on_ready(self, engine: Engine) -> None:
-        """First-use data (the starter leaderboards) once the schema is up to date."""
+        """An import a crash cut off undone, then first-use data (the starter leaderboards)."""
         from sotabot.sources.archive.starter import ensure_starter_data
+        from sotabot.storage.imports import recover_if_idle
 
+        recover_if_idle(engine)
         ensure_starter_data(engine, self.config)

@@ -85,6 +85,7 @@ def import_links(
     def body(db: ArchiveDb, path: Path, label: str, report: ImportReport) -> None:
         papers = PaperIds(db, report)
         for items in counted_items(db, path, "links", label, progress, parallel, report):
-            _flush_links(db, papers, items, report)
+            with db.chunk():
+                _flush_links(db, papers, items, report)
 
     return run_file("pwc-links", engine, source, progress, body)

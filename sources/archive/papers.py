@@ -123,6 +123,7 @@ def import_papers(
 
     def body(db: ArchiveDb, path: Path, label: str, report: ImportReport) -> None:
         for items in counted_items(db, path, "papers", label, progress, parallel, report):
-            _flush_papers(db, items, report)
+            with db.chunk():
+                _flush_papers(db, items, report)
 
     return run_file("pwc-papers", engine, source, progress, body)

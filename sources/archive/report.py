@@ -37,6 +37,8 @@ class ImportReport:
     bytes_read: int = 0
     elapsed: float = 0.0
     reader_peak_mb: float = 0.0  # peak memory of the second-process reader, when one was used
+    transactions: int = 0  # chunks committed (each held the write lock only while it wrote)
+    longest_transaction: float = 0.0  # seconds: how long others waited at most for the write lock
 
     def add(self, what: str, *, inserted: int = 0, updated: int = 0, seen: int = 0) -> None:
         if inserted:

@@ -309,11 +309,12 @@ class _TablesImport:
     # -- writing --------------------------------------------------------------------------
 
     def flush(self) -> None:
-        self._flush_tasks()
-        self._flush_datasets()
-        self._flush_metrics()
-        self._flush_benchmarks()
-        self._flush_results()
+        with self.db.chunk():
+            self._flush_tasks()
+            self._flush_datasets()
+            self._flush_metrics()
+            self._flush_benchmarks()
+            self._flush_results()
         self._reset_chunk()
 
     def _flush_tasks(self) -> None:
@@ -555,10 +556,11 @@ class _TablesImport:
 
     def finish(self) -> None:
         self.flush()
-        self._write_aliases(
-            {alias: (self.task_ids[target], "curated") for alias, target in curated_alias_rows(self.task_ids)}
-        )
-        self._update_benchmark_counts()
+        with self.db.chunk(last=True):
+            self._write_aliases(
+                {alias: (self.task_ids[target], "curated") for alias, target in curated_alias_rows(self.task_ids)}
+            )
+            self._update_benchmark_counts()
         self.report.add("tasks", seen=len(self.seen_tasks))
         self.report.add("datasets", seen=len(self.seen_paths))
         self.report.add("benchmarks", seen=len(self.seen_benchmarks))

@@ -1,0 +1,53 @@
+"""`sotabot import` killed mid-file: the chunks it committed are undone by the next command.
+
+An import commits chunk by chunk (so the service can write between chunks); a SIGKILL, an OOM
+kill or a power cut after some chunks would otherwise leave half a file behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from sotabot.bot.cli import main
+from sotabot.storage.models import ImportUndo
+from tests.bot.cli.test_archive import db, snapshot  # noqa: F401  (the fixture)
+from tests.bot.test_run_busy_database import _links_file
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _logged_chunks(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(ImportUndo)).scalar_one()
+
+
+def test_an_import_killed_after_committed_chunks_is_undone_by_the_next_command(db, db_url, tmp_path, capsys):  # noqa: F811
+    assert main(["status"]) == 0  # a database as a user has it: migrated, starter leaderboards loaded
+    capsys.readouterr()
+    before = snapshot(db)
+    links = _links_file(tmp_path / "links.json", 200_000)
+    env = {**os.environ, "SOTABOT_DATABASE__URL": db_url}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sotabot.bot.cli", "import", "pwc-links", str(links)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while _logged_chunks(db) < 4 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert proc.poll() is None, "the import finished before it could be killed mid-file"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert snapshot(db) != before  # committed chunks are there: half a file
+    assert main(["status"]) == 0  # any command's start undoes what no live importer holds
+    assert snapshot(db) == before
