@@ -12,6 +12,10 @@ factory (`set_client_factory`). We install once a factory whose client routes by
 
 Every status huggingface_hub's own backoff retries (408, 429, 5xx) is retried here first and
 ends in an UpstreamError, so its real-clock sleeps never run on a routed request.
+
+Installing goes through `set_client_factory`, which closes the shared client of the moment: it
+happens once a process (again only if someone replaced our factory), and a download running in
+another thread at that very instant may lose its connection.
 """
 
 from __future__ import annotations
