@@ -625,8 +625,8 @@ def _load_cursor(raw: str | None) -> str | None:
 
 
 def _is_outage(exc: UpstreamError) -> bool:
-    """Retries spent (no status): the Hub is down or limiting us, so the rest would fail too."""
-    return exc.status is None
+    """Retries spent (no status), or a 429 asking for longer than we wait: the rest would fail too."""
+    return exc.status is None or exc.status == 429
 
 
 def _sync_one(

@@ -505,6 +505,15 @@ def test_a_429_storm_is_waited_out_on_our_clock_recorded_and_the_next_poll_recov
     assert run(engine, server, clock).ok
 
 
+def test_a_429_asking_for_longer_than_we_wait_ends_the_poll_without_waiting(engine, server, clock, no_real_sleep):
+    server.fail(board_path(OLMOCR), Fault("status", 429, retry_after="3600"))
+    report = run(engine, server, clock)
+    assert report.errors and "next poll" in report.errors[0]
+    assert 3600 not in clock.sleeps
+    assert server.requests_to(board_path(CODE)) == []  # the rest of the poll would be refused too
+    assert run(engine, server, clock).ok
+
+
 def test_a_429_on_a_later_listing_page_is_retried_by_our_client(engine, clock, hf_files, no_real_sleep):
     with FakeHub(clock=clock) as hub:
         hub.page_size = 1
