@@ -52,7 +52,8 @@ class Route:
 
     def allows(self, url: httpx.URL) -> bool:
         mine = urlsplit(self.endpoint.rstrip("/") + "/")
-        return (url.scheme, url.netloc.decode()) == (mine.scheme, mine.netloc) and url.path.startswith(mine.path)
+        place = (url.scheme, url.netloc.decode().lower())
+        return place == (mine.scheme.lower(), mine.netloc.lower()) and url.path.startswith(mine.path)
 
     def send(self, request: httpx.Request) -> httpx.Response:
         if not self.allows(request.url):
