@@ -1,9 +1,11 @@
 """Hugging Face Hub benchmark leaderboards: official benchmark datasets and their ranked scores.
 
-`{api_url}/datasets?filter=benchmark:official` lists the benchmark datasets (paged with a
-`Link: <...>; rel="next"` header); `{api_url}/datasets/{repo_id}/leaderboard` gives each one's
-rows (`rank`, `modelId`, `value`, `verified`, optional `source`, `author`, `notes`, ...;
-unknown fields are ignored, a 404 means "no leaderboard"). Every row becomes a result through
+Read with the Hub's own client: `HfApi.list_datasets(benchmark=True)` lists the benchmark
+datasets (`GET /api/datasets?filter=benchmark:official`, paged by `Link` headers) and
+`HfApi.get_dataset_leaderboard` gives each one's rows (`GET /api/datasets/{repo_id}/leaderboard`:
+`rank`, `modelId`, `value`, `verified`, optional `source`, `notes`, ...; a 404 means "no
+leaderboard"). The endpoint is `sources.huggingface.api_url` without its `/api`, or HF_ENDPOINT
+(a mirror) while api_url is the public Hub's. Every row becomes a result through
 `storage.results.record_result` with `source="hf"` and the row's own `verified` flag, so new
 results and new records write the same events as every other source.
 
@@ -32,26 +34,36 @@ How a Hub benchmark maps onto our data model (the Hub has no task or metric for 
   a paper we already store when the source is an arXiv URL. Rows carry no date: a result
   is dated the day it is first seen. Rows that disappear upstream are kept (history).
 
-Politeness: PoliteClient paced to the Hub's budget (500 calls / 5 min anonymous, 1,000 with
-the `sources.huggingface.token`, sent as a Bearer token), retries with backoff honouring
-Retry-After. Each leaderboard is fetched first and written afterwards in its own
-transaction, so a fault (5xx, 429, truncated JSON, a body over the cap) leaves the stored
-data as it was; the outcome is recorded in source_state. A poll reads at most
-`max_benchmarks` leaderboards, continuing in rotation from the cursor; `since` (which has
-no meaning for undated rows) makes it read every listed benchmark.
+Politeness: huggingface_hub's HTTP runs through our PoliteClient while we call it
+(sources/upstream/hub_http.py), paced to the Hub's budget (500 calls / 5 min anonymous, 1,000
+with the `sources.huggingface.token`, sent as a Bearer token; never a token found on the
+machine), retrying 408/429/5xx on our clock with backoff honouring Retry-After (so the Hub
+client's own real-clock retries never run), with our body cap, deadlines, request count and
+User-Agent; a next-page link or redirect to another host is not followed. Each leaderboard is
+fetched first and written afterwards in its own transaction, so a fault (5xx, 429, truncated
+JSON, a body over the cap) leaves the stored data as it was; the outcome is recorded in
+source_state. The Hub client types every row and fails the whole answer on one it cannot
+type (no `filename` or `author`): that answer is then read row by row, and rows without a
+model, rank or numeric value are skipped, counted (`bad_rows`) and logged once a poll. A poll
+reads at most `max_benchmarks` leaderboards, continuing in rotation from the cursor; `since`
+(which has no meaning for undated rows) makes it read every listed benchmark.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
+from huggingface_hub import CardData, DatasetInfo, HfApi
+from huggingface_hub.errors import HfHubHTTPError, HFValidationError
+from huggingface_hub.hf_api import DatasetLeaderboardEntry
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -59,8 +71,17 @@ from sqlmodel import Session, col, select
 
 from sotabot.sources.normalise.taxonomy import CURATED_ALIASES, metric_direction, normalise, slugify
 from sotabot.sources.poll import PollReport, get_state, run_poll
-from sotabot.sources.settings import SourcesSettings
-from sotabot.sources.upstream.http import ApiError, Clock, JsonApi, NotFound, Politeness, UpstreamError
+from sotabot.sources.settings import HuggingfaceConfig, SourcesSettings
+from sotabot.sources.upstream.http import (
+    ApiError,
+    Clock,
+    NotFound,
+    PoliteClient,
+    Politeness,
+    UpstreamError,
+    user_agent,
+)
+from sotabot.sources.upstream.hub_http import Refused, routed
 from sotabot.sources.upstream.news import is_baseline
 from sotabot.storage.db import session_scope
 from sotabot.storage.models import (
@@ -84,7 +105,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = "hf-leaderboards"  # source_state key and report name
 RESULT_SOURCE = "hf"  # Result.source
-BENCHMARK_FILTER = "benchmark:official"
+DEFAULT_API_URL = HuggingfaceConfig.api_url  # the public Hub: HF_ENDPOINT (a mirror) replaces it
 EXTERNAL_PREFIX = "hf:"
 ANONYMOUS_CALLS_PER_5_MIN = 500
 TOKEN_CALLS_PER_5_MIN = 1000
@@ -157,8 +178,16 @@ def _declared_metric(card: dict[str, Any]) -> str | None:
     return None
 
 
+def _summary(info: DatasetInfo) -> dict[str, Any]:
+    """A DatasetInfo as the listing's JSON summary (the fields we read)."""
+    card = info.card_data
+    return {"id": info.id, "tags": info.tags, "cardData": card.to_dict() if isinstance(card, CardData) else card}
+
+
 def parse_benchmark(item: Any) -> HubBenchmark | None:
-    """One dataset summary of the listing; None when it has no usable id."""
+    """One dataset of the listing (a DatasetInfo or its JSON summary); None when it has no usable id."""
+    if isinstance(item, DatasetInfo):
+        item = _summary(item)
     if not isinstance(item, dict):
         return None
     repo_id = _text(item.get("id"))
@@ -177,18 +206,6 @@ def parse_benchmark(item: Any) -> HubBenchmark | None:
         task_categories=list(dict.fromkeys(t for t in categories if t.strip())),
         metric=_declared_metric(card),
     )
-
-
-def parse_benchmarks(data: Any) -> list[HubBenchmark]:
-    """The listing page's benchmarks, once each, in the server's order."""
-    if not isinstance(data, list):
-        raise ApiError(f"expected a list of datasets, got {type(data).__name__}")
-    out: dict[str, HubBenchmark] = {}
-    for item in data:
-        bench = parse_benchmark(item)
-        if bench is not None:
-            out.setdefault(bench.repo_id, bench)
-    return list(out.values())
 
 
 def _number(value: Any) -> tuple[float, str] | None:
@@ -218,20 +235,33 @@ def _rank(value: Any) -> int | None:
     return None
 
 
-def parse_leaderboard(data: Any) -> list[LeaderboardRow]:
-    """Usable rows in rank order, one per model (its best rank); unknown fields ignored."""
+def _fields(item: Any) -> dict[str, Any] | None:
+    """The fields we read of a row: a DatasetLeaderboardEntry, or a row of the JSON answer."""
+    if isinstance(item, DatasetLeaderboardEntry):
+        return {"rank": item.rank, "modelId": item.model_id, "value": item.value, "verified": item.verified,
+                "source": item.source}
+    return item if isinstance(item, dict) else None
+
+
+def read_leaderboard(data: Any) -> tuple[list[LeaderboardRow], int]:
+    """Usable rows in rank order, one per model (its best rank), and the count of unusable rows skipped.
+
+    A row is usable with a model id, an integer rank and a numeric value; other fields are optional
+    and unknown ones ignored.
+    """
     if not isinstance(data, list):
         raise ApiError(f"expected a list of leaderboard rows, got {type(data).__name__}")
     rows: dict[str, LeaderboardRow] = {}
+    skipped = 0
     for item in data:
-        if not isinstance(item, dict):
+        fields = _fields(item)
+        model = _text(fields.get("modelId")) if fields else None
+        rank = _rank(fields.get("rank")) if fields else None
+        number = _number(fields.get("value")) if fields else None
+        if fields is None or model is None or rank is None or number is None:
+            skipped += 1
             continue
-        model = _text(item.get("modelId"))
-        rank = _rank(item.get("rank"))
-        number = _number(item.get("value"))
-        if model is None or rank is None or number is None:
-            continue
-        source = item.get("source") if isinstance(item.get("source"), dict) else {}
+        source = fields.get("source") if isinstance(fields.get("source"), dict) else {}
         url = _text(source.get("url"))
         match = _ARXIV_URL.search(url or "")
         row = LeaderboardRow(
@@ -239,14 +269,19 @@ def parse_leaderboard(data: Any) -> list[LeaderboardRow]:
             model_id=model[:MODEL_CHARS],
             value=number[0],
             raw=number[1],
-            verified=item.get("verified") is True,
+            verified=fields.get("verified") is True,
             source_url=url[:URL_CHARS] if url and url.startswith(("http://", "https://")) else None,
             arxiv_id=match.group(1) if match else None,
         )
         known = rows.get(row.model_id)
         if known is None or row.rank < known.rank:
             rows[row.model_id] = row
-    return sorted(rows.values(), key=lambda r: (r.rank, r.model_id))
+    return sorted(rows.values(), key=lambda r: (r.rank, r.model_id)), skipped
+
+
+def parse_leaderboard(data: Any) -> list[LeaderboardRow]:
+    """Usable rows in rank order, one per model (its best rank); unusable rows skipped, unknown fields ignored."""
+    return read_leaderboard(data)[0]
 
 
 def ranking_direction(rows: list[LeaderboardRow]) -> str:
@@ -260,8 +295,26 @@ def ranking_direction(rows: list[LeaderboardRow]) -> str:
 # The client
 
 
-class HubLeaderboardClient(JsonApi):
-    """GETs against the Hub API with the shared polite client; JSON or a clear ApiError."""
+def hub_endpoint(api_url: str) -> str:
+    """HfApi's endpoint: `api_url` without its `/api`; HF_ENDPOINT (a mirror) while api_url is the default.
+
+    Read at each poll, not at import as huggingface_hub reads it, so a changed environment applies.
+    """
+    api = api_url.rstrip("/")
+    mirror = os.environ.get("HF_ENDPOINT", "").strip().rstrip("/")
+    if mirror and api == DEFAULT_API_URL:
+        return mirror
+    return api.removesuffix("/api")
+
+
+def _http_error(what: str, exc: HfHubHTTPError) -> ApiError:
+    status = exc.response.status_code if exc.response is not None else None
+    message = f"{what}: HTTP {status}: {str(exc).splitlines()[0][:200]}"
+    return NotFound(message) if status == 404 else ApiError(message)
+
+
+class HubLeaderboardClient:
+    """The Hub's own client (HfApi) with its HTTP routed through our PoliteClient (sources/upstream/hub_http)."""
 
     def __init__(
         self, config: SourcesSettings, *, clock: Clock | None = None, transport: httpx.BaseTransport | None = None
@@ -269,40 +322,77 @@ class HubLeaderboardClient(JsonApi):
         hf = config.sources.huggingface
         token = hf.token.reveal()
         budget = TOKEN_CALLS_PER_5_MIN if token else ANONYMOUS_CALLS_PER_5_MIN
-        self.base = hf.api_url.rstrip("/") + "/"
-        super().__init__(
-            hf.api_url,
+        agent = user_agent(config.sources.arxiv.contact)
+        self.endpoint = hub_endpoint(hf.api_url)
+        self.http = PoliteClient(
+            self.endpoint,
             politeness=Politeness.from_config(config.sources.http, min_interval=300.0 / budget),
-            contact=config.sources.arxiv.contact,
-            headers={"Authorization": f"Bearer {token}"} if token else None,
+            user_agent=agent,
+            headers={"Accept": "application/json"},
             clock=clock,
             transport=transport,
             name=SOURCE,
         )
+        # token=False: only the configured token is sent, never one huggingface_hub finds on the machine
+        self.api = HfApi(endpoint=self.endpoint, token=token or False, headers={"user-agent": agent})
 
-    def _same_host(self, url: str) -> bool:
-        """Follow a next link only to our own API (never send the token elsewhere)."""
-        mine, theirs = urlsplit(self.base), urlsplit(url)
-        return (mine.scheme, mine.netloc) == (theirs.scheme, theirs.netloc) and theirs.path.startswith(mine.path)
+    @property
+    def requests(self) -> int:
+        return self.http.requests
+
+    def close(self) -> None:
+        self.http.close()
 
     def benchmarks(self) -> list[HubBenchmark]:
-        """Every official benchmark dataset (all listing pages, up to MAX_LIST_PAGES)."""
+        """Every official benchmark dataset (`list_datasets(benchmark=True)`, up to MAX_LIST_PAGES pages)."""
+        listing = urlsplit(self.endpoint + "/api/datasets").path
+        pages = 0
+
+        def count_pages(request: httpx.Request) -> None:
+            nonlocal pages
+            if request.url.path == listing:
+                if pages >= MAX_LIST_PAGES:
+                    raise Refused(f"{SOURCE}: listing stops after {MAX_LIST_PAGES} pages")
+                pages += 1
+
         found: dict[str, HubBenchmark] = {}
-        url: str | None = "datasets"
-        params: dict[str, str] | None = {"filter": BENCHMARK_FILTER}
-        for _ in range(MAX_LIST_PAGES):
-            if url is None:
-                break
-            response = self.get_response(url, params)
-            for bench in parse_benchmarks(self.decode(url, response)):
-                found.setdefault(bench.repo_id, bench)
-            next_url = response.links.get("next", {}).get("url")
-            url, params = (next_url, None) if next_url and self._same_host(next_url) else (None, None)
+        with routed(self.http, self.endpoint, before=count_pages):
+            try:
+                for info in self.api.list_datasets(benchmark=True):
+                    bench = parse_benchmark(info)
+                    if bench is not None:
+                        found.setdefault(bench.repo_id, bench)
+            except Refused as exc:  # a next link elsewhere, or the page limit: keep what was listed
+                log.info("%s", exc)
+            except HfHubHTTPError as exc:
+                raise _http_error("datasets", exc) from None
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise ApiError(f"datasets: response is not valid JSON ({exc.__class__.__name__}: {exc})") from None
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise ApiError(f"datasets: not a list of datasets ({exc.__class__.__name__}: {exc})") from None
         return list(found.values())
 
-    def leaderboard(self, repo_id: str) -> list[LeaderboardRow]:
-        url = f"datasets/{quote(repo_id, safe='/')}/leaderboard"
-        return parse_leaderboard(self.get_json(url))
+    def leaderboard(self, repo_id: str) -> tuple[list[LeaderboardRow], int]:
+        """One leaderboard's usable rows (`get_dataset_leaderboard`) and how many rows were skipped.
+
+        The Hub client types every row (DatasetLeaderboardEntry wants `filename` and `author` too);
+        when one row breaks that, the same answer is read row by row, so one bad row never costs
+        the board.
+        """
+        what = f"datasets/{repo_id}/leaderboard"
+        with routed(self.http, self.endpoint) as route:
+            try:
+                entries: list[Any] = self.api.get_dataset_leaderboard(repo_id)
+            except HFValidationError as exc:
+                raise ApiError(f"{repo_id}: not a Hub repository id ({exc})") from None
+            except HfHubHTTPError as exc:
+                raise _http_error(what, exc) from None
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise ApiError(f"{what}: response is not valid JSON ({exc.__class__.__name__}: {exc})") from None
+            except (KeyError, TypeError, ValueError, AttributeError):
+                assert route.last is not None  # the answer the typed client could not type
+                entries = route.last.json()
+        return read_leaderboard(entries)
 
 
 # ------------------------------------------------------------------------------------------
@@ -535,17 +625,20 @@ def _load_cursor(raw: str | None) -> str | None:
 
 
 def _is_outage(exc: UpstreamError) -> bool:
-    """Retries spent (no status): the Hub is down or limiting us, so the rest would fail too."""
-    return exc.status is None
+    """Retries spent (no status), or a 429 asking for longer than we wait: the rest would fail too."""
+    return exc.status is None or exc.status == 429
 
 
 def _sync_one(
     engine: Engine, client: HubLeaderboardClient, config: SourcesSettings, report: PollReport, bench: HubBenchmark,
-    now: datetime,
+    now: datetime, bad: dict[str, int],
 ) -> bool:
-    """Fetch then store one leaderboard; True when the upstream is down (stop the poll)."""
+    """Fetch then store one leaderboard (its unusable rows counted in `bad`); True when the upstream is down."""
     try:
-        rows = client.leaderboard(bench.repo_id)
+        rows, skipped = client.leaderboard(bench.repo_id)
+        if skipped:
+            report.add("bad_rows", skipped)
+            bad[bench.repo_id] = skipped
         with session_scope(engine) as session:
             store_leaderboard(session, bench, rows, config, report, now=now)
     except NotFound:
@@ -586,10 +679,17 @@ def poll(
             after = _load_cursor(get_state(session, SOURCE).cursor)
             session.commit()
         chosen = plan(listed, after, None if since is not None else max_benchmarks)
+        bad: dict[str, int] = {}
         for bench in chosen:
-            if _sync_one(engine, client, config, report, bench, now):
+            if _sync_one(engine, client, config, report, bench, now, bad):
                 break
             after = bench.repo_id
+        if bad:  # once a poll, not once a row
+            named = ", ".join(f"{repo} ({n})" for repo, n in list(bad.items())[:5])
+            log.warning(
+                "%s: %d leaderboard rows skipped (no model, rank or numeric value) on %d boards: %s%s",
+                SOURCE, sum(bad.values()), len(bad), named, ", ..." if len(bad) > 5 else "",
+            )
         if chosen:
             with session_scope(engine) as session:
                 state = get_state(session, SOURCE)
@@ -605,9 +705,10 @@ __all__ = [
     "LeaderboardRow",
     "choose_metric",
     "choose_task",
-    "parse_benchmarks",
+    "hub_endpoint",
     "parse_leaderboard",
     "poll",
     "ranking_direction",
+    "read_leaderboard",
     "store_leaderboard",
 ]

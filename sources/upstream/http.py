@@ -31,6 +31,7 @@ from sotabot.sources.settings import HttpConfig
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_ENCODED_BODY_HEADERS = frozenset({"content-encoding", "content-length"})
 USER_AGENT = "sotabot/0.1 (+https://github.com/sotabot/sotabot)"
 
 
@@ -227,9 +228,11 @@ class PoliteClient:
                 chunks.append(chunk)
         finally:
             response.close()
+        # The body is decoded already: drop its encoding (and the encoded length), else httpx decodes it again.
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _ENCODED_BODY_HEADERS]
         return httpx.Response(
             status_code=response.status_code,
-            headers=response.headers,
+            headers=headers,
             content=b"".join(chunks),
             request=request,
             extensions={"http_version": response.extensions.get("http_version", b"HTTP/1.1")},

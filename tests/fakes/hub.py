@@ -1,17 +1,57 @@
-"""A local HTTP server that answers what huggingface_hub's `dataset_info` and `snapshot_download` ask:
-repo info (`/api/datasets/{id}/revision/{rev}`: id, sha, siblings), the file listing
-(`/api/datasets/{id}/tree/{rev}`), and `/datasets/{id}/resolve/{rev}/{file}` (HEAD and GET) with the
-headers the client reads: ETag, X-Repo-Commit, Content-Length, Accept-Ranges."""
+"""A local HTTP server that answers what huggingface_hub asks, in the real Hub's JSON shapes.
+
+- `dataset_info` and `snapshot_download` (the archive): repo info (`/api/datasets/{id}[/revision/{rev}]`:
+  id, sha, siblings), the file listing (`/api/datasets/{id}/tree/{rev}`), and
+  `/datasets/{id}/resolve/{rev}/{file}` (HEAD and GET) with the headers the client reads: ETag,
+  X-Repo-Commit, Content-Length, Accept-Ranges.
+- `list_datasets(benchmark=True)` and `get_dataset_leaderboard` (the leaderboards): `GET /api/datasets`
+  honouring `filter` (every value a tag of the dataset: `benchmark:official`), in pages of
+  `page_size` linked by `Link: <...>; rel="next"` with a `cursor`, as the Hub pages; and
+  `GET /api/datasets/{id}/leaderboard` (a list of rows; no leaderboard: 404).
+"""
 
 from __future__ import annotations
 
 import hashlib
+from typing import Any
+from urllib.parse import urlencode
 
 from tests.fakes.upstream import FakeUpstream, LoggedRequest, Reply
 
 
 class FakeHub(FakeUpstream):
-    """`publish(repo, files)` serves a dataset repository at a new commit; `.url` is HF_ENDPOINT."""
+    """`publish(repo, files)` serves a dataset repository at a new commit, `benchmark(repo, rows)` lists
+    an official benchmark with its leaderboard; `.url` is HF_ENDPOINT."""
+
+    page_size = 1000
+
+    def __init__(self, clock: Any | None = None) -> None:
+        super().__init__(clock=clock)
+        self.datasets: dict[str, dict[str, Any]] = {}  # repo id -> its summary in the listing
+        self.route("/api/datasets", self._listing)
+
+    def benchmark(self, repo: str, rows: list[dict] | None, tags: tuple[str, ...] = (), **summary: Any) -> None:
+        """List `repo` as an official benchmark (plus `tags`); `rows` is its leaderboard (None: it has none)."""
+        self.datasets[repo] = {
+            "_id": hashlib.sha1(repo.encode()).hexdigest()[:24], "id": repo, "author": repo.split("/")[0],
+            "private": False, "gated": False, "disabled": False, "downloads": 0, "likes": 0,
+            "tags": ["benchmark:official", *tags], "lastModified": "2026-06-01T10:00:00.000Z",
+            "createdAt": "2025-01-01T00:00:00.000Z", "key": "", **summary,
+        }
+        if rows is not None:
+            self.route(f"/api/datasets/{repo}/leaderboard", Reply.json(rows))
+
+    def _listing(self, req: LoggedRequest) -> Reply:
+        wanted = req.query.get("filter", [])
+        items = [d for d in self.datasets.values() if all(tag in d["tags"] for tag in wanted)]
+        start = int((req.query.get("cursor") or ["0"])[0])
+        page = items[start : start + self.page_size]
+        headers = {}
+        if start + self.page_size < len(items):
+            query = urlencode([*((k, v) for k, vs in req.query.items() if k != "cursor" for v in vs),
+                               ("cursor", str(start + self.page_size))])
+            headers["Link"] = f'<{self.url}{req.path}?{query}>; rel="next"'
+        return Reply.json(page, headers=headers)
 
     def publish(self, repo: str, files: dict[str, bytes], commit: str | None = None) -> str:
         digest = hashlib.sha1(repo.encode())
@@ -21,6 +61,7 @@ class FakeHub(FakeUpstream):
         siblings = [{"rfilename": name} for name in sorted(files)]
         info = {"id": repo, "sha": commit, "private": False, "disabled": False, "siblings": siblings,
                 "lastModified": "2025-07-28T00:00:00.000Z", "tags": [], "downloads": 0, "likes": 0}
+        self.route(f"/api/datasets/{repo}", Reply.json(info))  # dataset_info without a revision
         for rev in ("main", commit):
             self.route(f"/api/datasets/{repo}/revision/{rev}", Reply.json(info))
         tree = []

@@ -22,6 +22,7 @@ from sotabot.sources.upstream.hf_leaderboards import parse_leaderboard, poll
 from sotabot.storage.config import Secret
 from sotabot.storage.models import Benchmark, Dataset, Metric, Result, ResultEvent, ResultValue, SourceState, Task
 from tests.fakes.clock import FakeClock
+from tests.fakes.hub import FakeHub
 from tests.fakes.upstream import FakeUpstream, Fault, Reply
 
 LIST = "/api/datasets"
@@ -434,3 +435,135 @@ def test_swe_bench_gpqa_and_mmlu_pro_land_on_their_own_tasks_and_sota_answers_fr
         assert "Hugging Face Hub benchmark leaderboards" in text  # marked with its source
     swe = json.dumps(handle(engine, Config(), ctx, "swe-bench", charts=False).to_dict())
     assert "lab/coder-small ?" in swe  # the Hub's verified flag is kept: unverified rows are marked
+
+
+# --- the Hub's own client (huggingface_hub) -------------------------------------------------
+
+
+@pytest.fixture
+def no_real_sleep(monkeypatch):
+    """huggingface_hub's own backoff sleeps on the real clock: make any such sleep fail the test."""
+    import huggingface_hub.utils._http as hf_http
+
+    def refuse(seconds: float) -> None:
+        raise AssertionError(f"huggingface_hub slept {seconds}s on the real clock")
+
+    monkeypatch.setattr(hf_http.time, "sleep", refuse)
+
+
+def test_the_hub_client_reads_the_mirror_hf_endpoint_names(engine, clock, hf_files, monkeypatch):
+    with FakeHub(clock=clock) as hub, FakeHub(clock=clock) as configured:
+        hub.benchmark(OLMOCR, hf_files.load("leaderboard_example.json"), tags=("task_categories:image-to-text",))
+        hub.benchmark("example-org/not-a-benchmark", None)
+        hub.datasets["example-org/not-a-benchmark"]["tags"] = ["task_categories:image-to-text"]
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        cfg = Config()  # api_url left at the public Hub's: HF_ENDPOINT replaces it, as huggingface_hub does
+        assert run(engine, hub, clock, cfg).ok
+        assert [(r.path, r.query) for r in hub.log] == [
+            (LIST, {"filter": ["benchmark:official"]}),  # list_datasets(benchmark=True)
+            (board_path(OLMOCR), {}),  # get_dataset_leaderboard
+        ]
+        assert all(r.headers["user-agent"].startswith("sotabot/") for r in hub.log)
+        cfg.sources.huggingface.api_url = configured.url + "/api"  # a configured address wins over HF_ENDPOINT
+        run(engine, configured, clock, cfg)
+        assert [r.path for r in configured.log] == [LIST] and len(hub.log) == 2
+    with Session(engine) as s:
+        assert set(board(s, OLMOCR)) == {"example-org/reader-xl", "someone/tiny-ocr", "lab/ocr-base"}
+
+
+def test_a_row_the_hub_client_cannot_type_costs_that_row_only_and_is_logged_once(
+    engine, server, clock, hf_files, caplog
+):
+    rows = hf_files.load("leaderboard_example.json")
+    rows.append({"rank": 4, "modelId": "lab/no-author", "value": 50.0, "verified": False})  # no filename, no author
+    rows.append({"rank": 5, "value": 40.0, "verified": True, "filename": "x.yaml"})  # no model: unusable
+    rows.append("not a row")
+    server.route(board_path(OLMOCR), Reply.json(rows))
+    code = [*hf_files.rows_like_fixture([("a/coder", 55.5, True)]), {"rank": 2, "modelId": "b/coder", "value": None}]
+    server.route(board_path(CODE), Reply.json(code))
+    with caplog.at_level("WARNING", logger="sotabot.sources.upstream.hf_leaderboards"):
+        report = run(engine, server, clock)
+    assert report.ok, report.errors
+    assert (report.details["benchmarks"], report.details["bad_rows"]) == (2, 3)
+    with Session(engine) as s:
+        assert set(board(s, OLMOCR)) == {"example-org/reader-xl", "someone/tiny-ocr", "lab/ocr-base", "lab/no-author"}
+        assert set(board(s, CODE)) == {"a/coder"}
+    (warning,) = [r for r in caplog.records if "rows skipped" in r.getMessage()]
+    assert OLMOCR in warning.getMessage() and CODE in warning.getMessage()
+
+
+def test_a_429_storm_is_waited_out_on_our_clock_recorded_and_the_next_poll_recovers(
+    engine, server, clock, no_real_sleep
+):
+    server.fail(board_path(OLMOCR), Fault("status", 429, retry_after="30"), times=2)  # every try of this poll
+    failed = run(engine, server, clock)
+    assert failed.errors and OLMOCR in failed.errors[0]
+    assert 30 in clock.sleeps  # the server's Retry-After, on our clock
+    with Session(engine) as s:
+        assert board(s, OLMOCR) == {}
+        assert OLMOCR in s.exec(select(SourceState).where(SourceState.source == "hf-leaderboards")).one().last_error
+    assert run(engine, server, clock).ok
+
+
+def test_a_429_asking_for_longer_than_we_wait_ends_the_poll_without_waiting(engine, server, clock, no_real_sleep):
+    server.fail(board_path(OLMOCR), Fault("status", 429, retry_after="3600"))
+    report = run(engine, server, clock)
+    assert report.errors and "next poll" in report.errors[0]
+    assert 3600 not in clock.sleeps
+    assert server.requests_to(board_path(CODE)) == []  # the rest of the poll would be refused too
+    assert run(engine, server, clock).ok
+
+
+def test_a_429_on_a_later_listing_page_is_retried_by_our_client(engine, clock, hf_files, no_real_sleep):
+    with FakeHub(clock=clock) as hub:
+        hub.page_size = 1
+        for repo in (OLMOCR, CODE):
+            hub.benchmark(repo, hf_files.load("leaderboard_example.json"))
+        listing = hub.routes[("GET", LIST)]
+        limited: list[bool] = []
+
+        def second_page_limited_once(req):
+            if req.query.get("cursor") and not limited:
+                limited.append(True)
+                return Reply.json({"error": "rate limited"}, status=429, headers={"Retry-After": "20"})
+            return listing(req)
+
+        hub.route(LIST, second_page_limited_once)
+        report = run(engine, hub, clock)
+        pages = [r.query.get("cursor") for r in hub.log if r.path == LIST]
+    assert report.ok, report.errors
+    assert report.details["listed"] == 2 and pages == [None, ["1"], ["1"]]
+    assert 20 in clock.sleeps
+
+
+def test_the_poll_deadline_holds_through_the_hub_client(engine, server, clock):
+    from sotabot.sources.upstream.http import poll_deadline
+
+    with poll_deadline(1e-9):
+        report = run(engine, server, clock)
+    assert report.errors and "deadline" in report.errors[0]
+    assert server.log == []
+
+
+def test_an_oversized_listing_is_refused_by_our_cap(engine, server, clock):
+    cfg = make_config(server.url)
+    cfg.sources.http.max_body_bytes = 32 * 1024
+    server.fail(LIST, Fault("oversize", status=64))
+    report = run(engine, server, clock, cfg)
+    assert report.errors and "benchmark list" in report.errors[0] and "cap" in report.errors[0]
+    assert snapshot(engine) == ([], [], [])
+
+
+@pytest.mark.parametrize(
+    ("api_url", "env", "endpoint"),
+    [
+        ("https://huggingface.co/api", "", "https://huggingface.co"),
+        ("https://huggingface.co/api/", "http://mirror.local/", "http://mirror.local"),
+        ("http://hub.lab/api", "http://mirror.local", "http://hub.lab"),
+    ],
+)
+def test_the_endpoint_is_the_configured_api_url_or_hf_endpoint_for_the_public_hub(api_url, env, endpoint, monkeypatch):
+    from sotabot.sources.upstream.hf_leaderboards import hub_endpoint
+
+    monkeypatch.setenv("HF_ENDPOINT", env)
+    assert hub_endpoint(api_url) == endpoint

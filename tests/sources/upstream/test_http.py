@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import itertools
+import json
 
 import pytest
 
@@ -70,6 +72,16 @@ def test_a_body_over_the_cap_is_refused_not_retried(server):
     with client(server, max_body_bytes=16 * 1024) as c, pytest.raises(UpstreamError, match="cap"):
         c.get("/ok")
     assert len(server.log) == 1
+
+
+def test_a_compressed_body_is_decoded_once(server):
+    payload = json.dumps({"rows": list(range(200))}).encode()
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    server.route("/gz", Reply(200, gzip.compress(payload), headers))
+    with client(server) as c:
+        response = c.get("/gz")
+    assert response.json() == {"rows": list(range(200))}  # most APIs (the Hub, GitHub) gzip their JSON
+    assert "content-encoding" not in response.headers
 
 
 def test_4xx_is_returned_to_the_caller_without_retry(server):
