@@ -76,14 +76,20 @@ def _service_run(url: str, channels: int, tables: Path | None, log: Path) -> dic
         started = time.perf_counter()
         figures: dict[str, object] = {}
         try:
+            importer = None
             if tables is not None:
                 commands.start()
-                figures["import"] = _import(url, tables)
+                importer = threading.Thread(target=lambda: figures.update(import_=_import(url, tables)))
+                importer.start()
             while len({p.channel for p in api.posts}) < channels and time.perf_counter() - started < 900:
                 if procs[0].poll() is not None:
                     raise SystemExit(f"sotabot run exited {procs[0].returncode}: see {log}")
                 time.sleep(0.2)
             figures["all_delivered_s"] = time.perf_counter() - started
+            if importer is not None:
+                importer.join()
+                if "import_" not in figures:
+                    raise SystemExit("the import failed: see the traceback above")
             time.sleep(6)  # twice the lease: a row wrongly taken over would be sent now
         finally:
             commands.stop.set()
@@ -111,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         alone = _import(f"sqlite:///{work / 'alone.db'}", tables)
         quiet = _service_run(f"sqlite:///{work / 'quiet.db'}", args.channels, None, work / "quiet.log")
         busy = _service_run(f"sqlite:///{work / 'busy.db'}", args.channels, tables, work / "busy.log")
-    wall, transactions, longest = busy["import"]  # type: ignore[misc]
+    wall, transactions, longest = busy["import_"]  # type: ignore[misc]
     print(f"archive: {tables.name} ({tables.stat().st_size / 1e6:.0f} MB), {args.channels} channels")
     print(f"import alone        {alone[0]:7.1f} s  ({alone[1]} transactions, longest {alone[2]:.2f} s)")
     print(f"import alongside    {wall:7.1f} s  ({transactions} transactions, longest {longest:.2f} s)"

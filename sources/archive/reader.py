@@ -63,10 +63,12 @@ MAX_VALUE_BYTES = 16 << 20  # the longest abstract is a few KB, the longest tabl
 
 
 class _Guard(io.RawIOBase):
-    """The decompressed stream, failing fast past MAX_DECOMPRESSED_BYTES or a quote-less run
-    longer than MAX_VALUE_BYTES (one JSON string or number that long: no real record has one).
+    """The decompressed stream, failing fast past MAX_DECOMPRESSED_BYTES or a run without an
+    unescaped quote longer than MAX_VALUE_BYTES (one JSON string or number that long: no real
+    record has one). An escaped quote (\\") does not end the run, so a huge string cannot slip
+    through by holding one every few megabytes.
 
-    Two C-level `find`s a chunk, so the check costs nothing next to parsing.
+    A few C-level `find`s a chunk, so the check costs nothing next to parsing.
     """
 
     def __init__(self, inner: IO[bytes], label: str, max_total: int, max_value: int) -> None:
@@ -76,9 +78,30 @@ class _Guard(io.RawIOBase):
         self.max_value = max_value
         self.total = 0
         self.since_quote = 0
+        self._backslashes = 0  # how many backslashes ended the previous chunk
 
     def readable(self) -> bool:
         return True
+
+    def _escaped(self, data: bytes, at: int) -> bool:
+        """Whether the quote at `at` follows an odd run of backslashes (this chunk's and the last one's)."""
+        start = at
+        while start > 0 and data[start - 1] == 0x5C:
+            start -= 1
+        run = at - start + (self._backslashes if start == 0 else 0)
+        return run % 2 == 1
+
+    def _first_quote(self, data: bytes) -> int:
+        at = data.find(b'"')
+        while at != -1 and self._escaped(data, at):
+            at = data.find(b'"', at + 1)
+        return at
+
+    def _last_quote(self, data: bytes) -> int:
+        at = data.rfind(b'"')
+        while at != -1 and self._escaped(data, at):
+            at = data.rfind(b'"', 0, at)
+        return at
 
     def readinto(self, buffer: Any) -> int:
         data = self.inner.read(len(buffer))
@@ -89,14 +112,16 @@ class _Guard(io.RawIOBase):
             raise ArchiveError(
                 f"{self.label}: decompresses to more than {self.max_total >> 20} MB; refusing to read further"
             )
-        first = data.find(b'"')
+        first = self._first_quote(data)
         if first == -1:
             self.since_quote += n
+        elif self.since_quote + first > self.max_value:
+            self.since_quote += first
         else:
-            if self.since_quote + first > self.max_value:
-                self.since_quote += first
-            else:
-                self.since_quote = n - 1 - data.rfind(b'"')
+            self.since_quote = n - 1 - self._last_quote(data)
+        if n:
+            trailing = n - len(data.rstrip(b"\\"))
+            self._backslashes = trailing + (self._backslashes if trailing == n else 0)
         if self.since_quote > self.max_value:
             raise ArchiveError(
                 f"{self.label}: one JSON value is longer than {self.max_value >> 20} MB "

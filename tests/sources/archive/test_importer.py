@@ -431,9 +431,15 @@ def test_a_truncated_gzip_file_changes_nothing(loaded, tmp_path, pwc_tables):
     assert snapshot(loaded) == before
 
 
-def _one_huge_string(path: Path, megabytes: int) -> Path:
-    """A small .json.gz whose one record holds a string of `megabytes` MB (gzip packs it ~1000:1)."""
+def _one_huge_string(path: Path, megabytes: int, escaped_quotes: bool = False) -> Path:
+    """A small .json.gz whose one record holds a string of `megabytes` MB (gzip packs it ~1000:1).
+
+    `escaped_quotes`: an escaped quote (and an escaped backslash) in every megabyte, which a
+    guard counting bytes between any two quote characters would take for the string's end.
+    """
     block = b"a" * (1 << 20)
+    if escaped_quotes:
+        block = b'\\\\ \\"a' + block[6:]  # an escaped backslash, then an escaped quote: the string goes on
     with gzip.open(path, "wb", compresslevel=9) as out:
         out.write(b'[{"paper_url": "https://arxiv.org/abs/2101.00001", "abstract": "')
         for _ in range(megabytes):
@@ -442,14 +448,15 @@ def _one_huge_string(path: Path, megabytes: int) -> Path:
     return path
 
 
+@pytest.mark.parametrize("escaped", [False, True], ids=["plain", "escaped-quotes"])
 @pytest.mark.parametrize("importer", [import_papers, import_links, import_tables], ids=["papers", "links", "tables"])
-def test_one_huge_string_in_a_small_gzip_fails_fast_with_bounded_memory(loaded, tmp_path, importer):
+def test_one_huge_string_in_a_small_gzip_fails_fast_with_bounded_memory(loaded, tmp_path, importer, escaped):
     import resource
     import time
 
     from sotabot.sources.archive import reader
 
-    path = _one_huge_string(tmp_path / "bomb.json.gz", 400)
+    path = _one_huge_string(tmp_path / "bomb.json.gz", 400, escaped_quotes=escaped)
     assert path.stat().st_size < 1 << 20  # under a megabyte on disk, 400 MB unpacked
     before = snapshot(loaded)
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
