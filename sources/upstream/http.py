@@ -27,6 +27,8 @@ from typing import Any, Protocol
 import httpx
 
 from sotabot.sources.settings import HttpConfig
+from sotabot.sources.upstream import wire
+from sotabot.sources.upstream.wire import DeadlineTransport
 
 log = logging.getLogger(__name__)
 
@@ -148,13 +150,14 @@ class PoliteClient:
         self.budget: int | None = None  # requests this client may send (retries included); None: no limit
         self._last_request: float | None = None
         self._lock = threading.Lock()
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         self._client = httpx.Client(
             base_url=base_url.rstrip("/") + "/",
             headers={"User-Agent": user_agent, **(headers or {})},
             timeout=self.politeness.timeout,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            limits=limits,
             follow_redirects=False,
-            transport=transport,
+            transport=transport or DeadlineTransport(limits, STOP),
         )
 
     def close(self) -> None:
@@ -200,34 +203,22 @@ class PoliteClient:
         return left
 
     def _send_once(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        cap = self.politeness.max_body_bytes
         started = time.monotonic()
         left = self._check_time(url, started)
         timeout = min(float(kwargs.pop("timeout", None) or self.politeness.timeout), left)
         request = self._client.build_request(method, url.lstrip("/"), timeout=timeout, **kwargs)
-        response = self._client.send(request, stream=True)
         try:
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > cap:
-                raise UpstreamError(
-                    f"{self.name}: response of {declared} bytes exceeds the {cap}-byte cap",
-                    status=response.status_code,
-                    url=str(request.url),
-                )
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                self._check_time(url, started)  # a body dripping byte by byte still ends on time
-                size += len(chunk)
-                if size > cap:
-                    raise UpstreamError(
-                        f"{self.name}: response exceeds the {cap}-byte cap",
-                        status=response.status_code,
-                        url=str(request.url),
-                    )
-                chunks.append(chunk)
-        finally:
-            response.close()
+            # every socket wait (connect, status line and headers dripping byte by byte, a
+            # stalled body) ends at the deadline, or within half a second of a stop
+            with wire.until(started + left):
+                response = self._client.send(request, stream=True)
+                try:
+                    chunks = self._body(response, request, url, started)
+                finally:
+                    response.close()
+        except httpx.TimeoutException:
+            self._check_time(url, started)  # the deadline (or a stop) rather than a read timeout
+            raise
         # The body is decoded already: drop its encoding (and the encoded length), else httpx decodes it again.
         headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _ENCODED_BODY_HEADERS]
         return httpx.Response(
@@ -237,6 +228,30 @@ class PoliteClient:
             request=request,
             extensions={"http_version": response.extensions.get("http_version", b"HTTP/1.1")},
         )
+
+    def _body(self, response: httpx.Response, request: httpx.Request, url: str, started: float) -> list[bytes]:
+        """The body's chunks, within the byte cap and the deadline."""
+        cap = self.politeness.max_body_bytes
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise UpstreamError(
+                f"{self.name}: response of {declared} bytes exceeds the {cap}-byte cap",
+                status=response.status_code,
+                url=str(request.url),
+            )
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            self._check_time(url, started)  # a body dripping byte by byte still ends on time
+            size += len(chunk)
+            if size > cap:
+                raise UpstreamError(
+                    f"{self.name}: response exceeds the {cap}-byte cap",
+                    status=response.status_code,
+                    url=str(request.url),
+                )
+            chunks.append(chunk)
+        return chunks
 
     def request(
         self,

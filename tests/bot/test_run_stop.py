@@ -1,5 +1,6 @@
 """SIGTERM stops `sotabot run` within 10 s whatever it is doing: here, every poll reading a
-body that drips one byte a second, so no read ever times out and only the stop ends them.
+body (or the status line and headers) that drips one byte a second, so no read ever times
+out and only the stop ends them.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from tests.fakes.upstream import FakeUpstream, Fault
 
 
 @pytest.mark.slow
-def test_sigterm_with_every_upstream_dripping_exits_within_10s_without_tracebacks(tmp_path: Path):
+@pytest.mark.parametrize("drip", ["drip", "drip-headers"], ids=["bodies", "headers"])
+def test_sigterm_with_every_upstream_dripping_exits_within_10s_without_tracebacks(tmp_path: Path, drip: str):
     url = f"sqlite:///{tmp_path / 'stop.db'}"
     log = tmp_path / "run.log"
     with FakeUpstream() as upstream, FakeSlackApi() as slack:
-        upstream.fail("/", Fault("drip", seconds=1.0), times=1000)  # every path, every request
+        upstream.fail("/", Fault(drip, seconds=1.0), times=1000)  # every path, every request
         env = _env(url, slack)
         for key in ("ARXIV", "HUGGINGFACE", "PAPERSWITHCODE"):
             env[f"SOTABOT_SOURCES__{key}__POLL_INTERVAL_MINUTES"] = "60"

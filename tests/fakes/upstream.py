@@ -36,10 +36,11 @@ class Reply:
 
 @dataclass
 class Fault:
-    """One injected failure: kind is status | timeout | truncate | oversize | reset | drip.
+    """One injected failure: kind is status | timeout | truncate | oversize | reset | drip | drip-headers.
 
     drip: a 200 whose body comes one byte every `seconds` (default 1) for up to 10 minutes,
-    so every read succeeds and only a wall-clock deadline ends the request.
+    so every read succeeds and only a wall-clock deadline ends the request. drip-headers: the
+    same with the status line and headers, which never end (the response never starts).
     """
 
     kind: str
@@ -179,6 +180,17 @@ class FakeUpstream:
                         except OSError:  # the client gave up: that is the point
                             break
                         time.sleep(fault.seconds or 1.0)
+                    self.close_connection = True
+                    return True
+                if fault.kind == "drip-headers":
+                    try:
+                        self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+                        for _ in range(600):
+                            self.wfile.write(b"a")
+                            self.wfile.flush()
+                            time.sleep(fault.seconds or 1.0)
+                    except OSError:  # the client gave up: that is the point
+                        pass
                     self.close_connection = True
                     return True
                 if fault.kind == "oversize":

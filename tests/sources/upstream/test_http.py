@@ -104,17 +104,40 @@ def test_a_retry_after_beyond_the_cap_is_an_error_for_the_next_poll_not_a_wait(s
     assert server.clock.sleeps == [] and len(server.log) == 1  # no wait, no second request
 
 
-def test_a_body_dripping_a_byte_a_second_ends_at_the_request_deadline():
+@pytest.mark.parametrize("kind", ["drip", "drip-headers"], ids=["body", "headers"])
+def test_a_response_dripping_a_byte_at_a_time_ends_at_the_request_deadline(kind):
     import time
 
     with FakeUpstream() as srv:
-        srv.fail("/slow", Fault("drip", seconds=0.2), times=10)
+        srv.fail("/slow", Fault(kind, seconds=0.2), times=10)
         started = time.monotonic()
         politeness = Politeness(request_deadline=1.0, max_retries=0)
         with PoliteClient(srv.url, politeness=politeness) as c, pytest.raises(DeadlineExceeded) as err:
             c.get("/slow")
         assert time.monotonic() - started < 3.0  # each read succeeds; only the deadline ends it
     assert "took longer than the 1s request deadline" in str(err.value)
+
+
+def test_a_stop_ends_a_request_whose_headers_drip_within_a_second():
+    import threading
+    import time
+
+    from sotabot.sources.upstream.http import STOP
+
+    with FakeUpstream() as srv:
+        srv.fail("/slow", Fault("drip-headers", seconds=0.2), times=10)
+        politeness = Politeness(request_deadline=60.0, max_retries=0)
+        timer = threading.Timer(0.5, STOP.set)
+        try:
+            with PoliteClient(srv.url, politeness=politeness) as c, pytest.raises(DeadlineExceeded) as err:
+                timer.start()
+                started = time.monotonic()
+                c.get("/slow")
+            took = time.monotonic() - started
+        finally:
+            timer.cancel()
+            STOP.clear()
+    assert took < 1.5 and "stopped" in str(err.value)
 
 
 def test_a_poll_deadline_ends_requests_and_backoffs_inside_it(server):
