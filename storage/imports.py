@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import SQLModel
 
 from sotabot.storage.db import is_postgres
-from sotabot.storage.models import ERROR_CHARS, ImportRun, ImportUndo, utcnow
+from sotabot.storage.models import ERROR_CHARS, ImportRun, ImportUndo, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +202,25 @@ def recover_if_idle(engine: Engine) -> list[str]:
             return recover(engine)
     except ImportBusy:
         return []
+
+
+def running_imports(engine: Engine) -> list[dict[str, Any]]:
+    """The live import runs (`sotabot status`): kind, file, start and chunks committed so far."""
+    if not import_running(engine):
+        return []
+    chunks = func.count(T_UNDO.c.id)
+    query = (
+        select(T_RUN.c.kind, T_RUN.c.source, T_RUN.c.started_at, chunks)
+        .select_from(T_RUN.outerjoin(T_UNDO, T_UNDO.c.run_id == T_RUN.c.id))
+        .where(T_RUN.c.state == RUNNING)
+        .group_by(T_RUN.c.id, T_RUN.c.kind, T_RUN.c.source, T_RUN.c.started_at)
+        .order_by(T_RUN.c.id)
+    )
+    with engine.connect() as conn:
+        return [
+            {"kind": kind, "source": source, "started_at": as_utc(started).isoformat(), "writes_logged": n}
+            for kind, source, started, n in conn.execute(query)
+        ]
 
 
 def _key_clause(table: Table, columns: list[str], keys: list[Any]) -> Any:

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from sotabot.bot.cli.app import App
 from sotabot.digests.digest import next_digest_at
+from sotabot.storage.imports import running_imports
 from sotabot.storage.models import Channel, SourceState, as_utc
 from sotabot.storage.outbox import depth
 
@@ -112,7 +113,9 @@ def _status(args: argparse.Namespace, app: App) -> int:
         ]
         pwc = app.config.sources.paperswithcode
         cover = coverage(session, PWC_SOURCE, now, pwc.missing_recheck_days).as_dict()
-    report = {"sources": sources, "paperswithcode": cover, "outbox": depth(app.engine), "next_digests": next_digests}
+    imports = running_imports(app.engine)
+    report = {"sources": sources, "paperswithcode": cover, "imports": imports, "outbox": depth(app.engine),
+              "next_digests": next_digests}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -125,6 +128,9 @@ def _status(args: argparse.Namespace, app: App) -> int:
         f"{cover['subscribed_synced']}/{cover['subscribed_tasks']} subscribed, {cover['not_on_server']} not on the "
         f"server; oldest sync {cover['oldest_sync'] or 'never'}; next: {', '.join(cover['next']) or '(nothing)'}"
     )
+    for run in imports:
+        print(f"Import running: {run['kind']} {run['source']} since {run['started_at']} "
+              f"({run['writes_logged']} writes committed; leaderboard syncs wait for it)")
     print("Outbox: " + ", ".join(f"{k} {v}" for k, v in report["outbox"].items()))
     print("Next digests:")
     for item in next_digests or [{"channel": "(no channel has the digest on)", "at_utc": ""}]:

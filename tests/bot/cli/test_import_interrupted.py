@@ -16,11 +16,20 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from sotabot.bot.cli import main
+from sotabot.storage.imports import import_running
 from sotabot.storage.models import ImportUndo
 from tests.bot.cli.test_archive import db, snapshot  # noqa: F401  (the fixture)
 from tests.bot.test_run_busy_database import _links_file
 
 ROOT = Path(__file__).resolve().parents[3]
+
+
+def _gone(engine) -> None:
+    """Wait until the killed importer's lock is released: at once for a file lock, as soon as
+    PostgreSQL notices the closed connection for an advisory lock."""
+    deadline = time.monotonic() + 10
+    while import_running(engine) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _logged_chunks(engine) -> int:
@@ -49,5 +58,36 @@ def test_an_import_killed_after_committed_chunks_is_undone_by_the_next_command(d
         if proc.poll() is None:
             proc.kill()
     assert snapshot(db) != before  # committed chunks are there: half a file
+    _gone(db)
     assert main(["status"]) == 0  # any command's start undoes what no live importer holds
     assert snapshot(db) == before
+
+
+def test_status_shows_a_live_import_and_the_leaderboard_syncs_it_holds_back(db, db_url, tmp_path, capsys):  # noqa: F811
+    import json
+
+    links = _links_file(tmp_path / "links.json", 200_000)
+    env = {**os.environ, "SOTABOT_DATABASE__URL": db_url}
+    assert main(["status"]) == 0
+    capsys.readouterr()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sotabot.bot.cli", "import", "pwc-links", str(links)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while _logged_chunks(db) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert main(["status", "--json"]) == 0
+        live = json.loads(capsys.readouterr().out)["imports"]
+        assert main(["status"]) == 0
+        text = capsys.readouterr().out
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    _gone(db)
+    assert [(run["kind"], run["source"]) for run in live] == [("pwc-links", str(links))]
+    assert live[0]["writes_logged"] >= 2
+    assert f"Import running: pwc-links {links}" in text and "leaderboard syncs wait for it" in text
+    assert main(["status", "--json"]) == 0  # killed: undone at this command's start, nothing running
+    assert json.loads(capsys.readouterr().out)["imports"] == []
