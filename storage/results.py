@@ -557,12 +557,15 @@ class _Batch:
         """Write what the batch decided so far: new rows, changed rows, new values, then events."""
         session = self.session
         if self.new_rows:
-            ids = session.scalars(
-                insert(Result).returning(col(Result.id), sort_by_parameter_order=True),
+            # Matched by key, not by position: SQLite would answer a sorted RETURNING one row at a time.
+            inserted = session.execute(
+                insert(Result).returning(col(Result.id), col(Result.benchmark_id), col(Result.model),
+                                         col(Result.paper_key)),
                 [row.columns for row in self.new_rows],
-            ).all()
-            for row, result_id in zip(self.new_rows, ids, strict=True):
-                row.id = result_id
+            )
+            ids = {(b, m, k): result_id for result_id, b, m, k in inserted}
+            for row in self.new_rows:
+                row.id = ids[(row.columns["benchmark_id"], row.columns["model"], row.columns["paper_key"])]
             self.new_rows = []
         self._write_updates()
         if self.new_values:
@@ -624,12 +627,14 @@ class _Batch:
         self.events = []
         if not fresh:
             return
-        written = self.session.scalars(
-            insert(ResultEvent).returning(ResultEvent, sort_by_parameter_order=True),
-            [{**p.params, "result_id": p.row.id} for p in fresh],
-        ).all()
-        for pending, event_ in zip(fresh, written, strict=True):
-            pending.outcome.events.append(event_)
+        written = {
+            (e.kind, e.dedupe_key): e
+            for e in self.session.scalars(
+                insert(ResultEvent).returning(ResultEvent), [{**p.params, "result_id": p.row.id} for p in fresh]
+            )
+        }
+        for pending in fresh:
+            pending.outcome.events.append(written[(pending.params["kind"], pending.params["dedupe_key"])])
 
 
 def _key(row: ResultRow) -> tuple[str, str, bool]:
