@@ -1,9 +1,10 @@
-"""The one write path for live results, and the events that alerts are built from.
+"""The one write path for live results: upserts in batches, and the events they mean.
 
 Every live source (the Papers with Code API, Hugging Face leaderboards, claims from
-abstracts) stores results through `record_result`, so "is this new?", "is this a new state
-of the art?" and "did we already say so?" have one answer. Events are deduplicated by
-(kind, dedupe_key): running the same sync twice writes no second event.
+abstracts) stores results through `record_results` (many rows) or `record_result` (one, a
+batch of one), so "is this new?", "is this a new state of the art?" and "did we already say
+so?" have one answer. Events are deduplicated by (kind, dedupe_key): running the same sync
+twice writes no second event (storage.events; its names are re-exported here).
 
 Concurrent writers are expected to be serialised by the scheduler (one process runs the
 polls); if two ever race, the unique keys make the loser's transaction fail, never duplicate.
@@ -21,26 +22,24 @@ from sqlalchemy import event, func, insert, tuple_
 from sqlalchemy.orm import Session as SASession
 from sqlmodel import Session, col, select
 
+from sotabot.storage.events import EVENT_KINDS as EVENT_KINDS
+from sotabot.storage.events import NEW_PAPER_WITH_CODE as NEW_PAPER_WITH_CODE
+from sotabot.storage.events import NEW_RESULT, NEW_SOTA
+from sotabot.storage.events import emit_event as emit_event
+from sotabot.storage.events import list_events as list_events
+from sotabot.storage.events import paper_got_code as paper_got_code
 from sotabot.storage.models import (
     EVENT_KEY_CHARS,
     Benchmark,
     BenchmarkMetric,
     Dataset,
     Metric,
-    Paper,
-    PaperRepo,
-    Repo,
     Result,
     ResultEvent,
     ResultValue,
     Task,
     utcnow,
 )
-
-NEW_RESULT = "new_result"
-NEW_SOTA = "new_sota"
-NEW_PAPER_WITH_CODE = "new_paper_with_code"
-EVENT_KINDS = (NEW_RESULT, NEW_SOTA, NEW_PAPER_WITH_CODE)
 
 CLAIM_SOURCE = "claim"
 
@@ -80,39 +79,6 @@ def _same_value(a: float | None, b: float | None) -> bool:
 def _result_key(model: str, paper_key: str) -> str:
     """A short stable digest of the natural key (model and paper_key can be 1,500 chars)."""
     return hashlib.sha1(f"{model}\x00{paper_key}".encode()).hexdigest()[:20]
-
-
-def emit_event(
-    session: Session,
-    kind: str,
-    dedupe_key: str,
-    *,
-    task_id: int | None = None,
-    benchmark_id: int | None = None,
-    result_id: int | None = None,
-    paper_id: int | None = None,
-    payload: dict | None = None,
-    now: datetime | None = None,
-) -> ResultEvent | None:
-    """Insert an event unless (kind, dedupe_key) exists; returns the new row or None."""
-    dedupe_key = dedupe_key[:EVENT_KEY_CHARS]
-    exists = session.exec(
-        select(ResultEvent.id).where(ResultEvent.kind == kind, ResultEvent.dedupe_key == dedupe_key)
-    ).first()
-    if exists is not None:
-        return None
-    event = ResultEvent(
-        kind=kind,
-        dedupe_key=dedupe_key,
-        task_id=task_id,
-        benchmark_id=benchmark_id,
-        result_id=result_id,
-        paper_id=paper_id,
-        payload=payload or {},
-        created_at=now or utcnow(),
-    )
-    session.add(event)  # flushed with the next query or commit (its id is assigned then)
-    return event
 
 
 @dataclass
@@ -721,73 +687,3 @@ def record_result(
         result_date=result_date, extra_data=extra_data, evidence=evidence, external_id=external_id, news=news,
     )
     return record_results(session, [row], now=now)[0]
-
-
-def paper_got_code(session: Session, paper_id: int, now: datetime | None = None) -> list[ResultEvent]:
-    """`new_paper_with_code` for every task the paper has results on, once per (task, paper).
-
-    Call it after linking a repository to a paper; the dedupe key makes later links to the
-    same paper (a second repo, a re-sync) write nothing.
-    """
-    paper = session.get(Paper, paper_id)
-    if paper is None:
-        return []
-    links = session.exec(
-        select(PaperRepo, Repo)
-        .join(Repo, col(Repo.id) == col(PaperRepo.repo_id))
-        .where(PaperRepo.paper_id == paper_id)
-        .order_by(col(PaperRepo.official).desc(), col(PaperRepo.created_at), col(PaperRepo.id))
-    ).all()
-    if not links:
-        return []
-    tasks = session.exec(
-        select(Task)
-        .join(Benchmark, col(Benchmark.task_id) == col(Task.id))
-        .join(Result, col(Result.benchmark_id) == col(Benchmark.id))
-        .where(Result.paper_id == paper_id)
-        .distinct()
-        .order_by(col(Task.id))
-    ).all()
-    payload = {
-        "paper_title": paper.title,
-        "arxiv_id": paper.arxiv_id,
-        "paper_url": paper.url or (f"https://arxiv.org/abs/{paper.arxiv_id}" if paper.arxiv_id else None),
-        "code_url": links[0][1].url,
-        "repo_url": links[0][1].url,
-        "official": links[0][0].official,
-        "repos": [{"url": repo.url, "official": link.official, "found_by": link.found_by} for link, repo in links],
-    }
-    events = []
-    for task in tasks:
-        event = emit_event(
-            session,
-            NEW_PAPER_WITH_CODE,
-            f"t{task.id}:p{paper_id}",
-            task_id=task.id,
-            paper_id=paper_id,
-            payload={**payload, "task": task.slug, "task_name": task.name},
-            now=now,
-        )
-        if event is not None:
-            events.append(event)
-    return events
-
-
-def list_events(
-    session: Session,
-    *,
-    since: datetime | None = None,
-    kind: str | None = None,
-    task_id: int | None = None,
-    limit: int = 50,
-) -> list[ResultEvent]:
-    """Recent events, newest first (what `sotabot events` and alert previews show)."""
-    query = select(ResultEvent)
-    if since is not None:
-        query = query.where(col(ResultEvent.created_at) >= since)
-    if kind is not None:
-        query = query.where(ResultEvent.kind == kind)
-    if task_id is not None:
-        query = query.where(ResultEvent.task_id == task_id)
-    query = query.order_by(col(ResultEvent.created_at).desc(), col(ResultEvent.id).desc()).limit(limit)
-    return list(session.exec(query).all())
