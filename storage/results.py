@@ -627,9 +627,12 @@ def record_results(session: Session, rows: Iterable[ResultRow], *, now: datetime
     The outcomes, stored rows and events (their order and content) are those of calling
     `record_result` for each row in turn; a row may repeat an earlier one. The batch reads the
     stored rows it touches with a few IN queries and writes with multi-row statements. Every row
-    is checked (model name, benchmark, metric ids) before anything is written.
+    is checked (model name, benchmark, metric ids) before anything is written. `now` stamps new
+    rows and events (default: once, at the call).
     """
     rows = list(rows)
+    if not rows:
+        return []
     keys = [_key(row) for row in rows]
     wanted: dict[int, set[tuple[str, str]]] = {}
     for row, (model, paper_key, _) in zip(rows, keys, strict=True):
