@@ -37,6 +37,7 @@ from sotabot.storage.results import ResultRow, record_result, record_results
 BENCHMARKS = 50
 PER_TASK = 10  # benchmarks a transaction, as the Papers with Code poller writes a task
 TARGET_ROWS_S = 5_000
+RAW_REPEATS = 3
 
 Row = tuple[int, str, str, float, date]
 
@@ -161,6 +162,9 @@ def _raw(path: Path, ids: list[int], metric_id: int, rows: list[Row]) -> float:
     )
     conn.commit()
     elapsed = time.perf_counter() - t0
+    conn.execute("DELETE FROM result_values WHERE result_id >= ?", (first,))  # for the next repeat
+    conn.execute("DELETE FROM results WHERE source = 'raw'")
+    conn.commit()
     conn.close()
     return elapsed
 
@@ -184,14 +188,14 @@ def run(n: int, real: Path | None = None) -> dict[str, float]:
         raw_path = _database(folder, "raw", real)
         raw_engine, raw_ids, raw_metric = _setup(raw_path)
         raw_engine.dispose()
-        raw = _raw(raw_path, raw_ids, raw_metric, rows)
+        raw = min(_raw(raw_path, raw_ids, raw_metric, rows) for _ in range(RAW_REPEATS))  # it is short: noisy
     where = f"copies of {real} (imported with `sotabot import`)" if real else "an empty database"
     print(f"results on SQLite, {n:,} rows over {BENCHMARKS} benchmarks, {PER_TASK} benchmarks a transaction, "
           f"on {where}")
     print(f"  {'pass':<44}{'seconds':>9}{'rows/s':>11}{'events':>8}{'vs raw':>9}")
     for name, (secs, ev) in figures.items():
         print(f"  {name:<44}{secs:>9.2f}{n / secs:>11,.0f}{ev:>8}{secs / raw:>8.1f}x")
-    print(f"  {'raw sqlite3 executemany':<44}{raw:>9.2f}{n / raw:>11,.0f}{0:>8}{1:>8.1f}x")
+    print(f"  {f'raw sqlite3 executemany (best of {RAW_REPEATS})':<44}{raw:>9.2f}{n / raw:>11,.0f}{0:>8}{1:>8.1f}x")
     for sync in ("first sync (create + events)", "second sync (unchanged)"):
         ratio = figures[f"row by row: {sync}"][0] / figures[f"batch: {sync}"][0]
         print(f"  batch vs row by row, {sync}: {ratio:.1f}x faster")

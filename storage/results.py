@@ -263,6 +263,10 @@ _FIELDS = ("paper_id", "paper_title", "paper_url", "code_url", "result_date", "e
 _OWNED = ("source", "verified", "extra_data")
 _COLUMNS = (*_FIELDS, *_OWNED)
 _CHUNK = 400  # keys per IN list: well inside SQLite's and PostgreSQL's bound-parameter limits
+# Core tables: the batch's own reads and inserts skip the ORM's per-statement work (it flushes first).
+_RESULTS = Result.__table__  # type: ignore[attr-defined]
+_VALUES = ResultValue.__table__  # type: ignore[attr-defined]
+_EVENTS = ResultEvent.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -332,22 +336,22 @@ class _Batch:
     def load(self, keys: dict[int, set[tuple[str, str]]]) -> None:
         """The stored rows (and their values) for every (benchmark, model, paper_key) in the batch."""
         by_id: dict[int, _Row] = {}
-        columns = [col(getattr(Result, name)) for name in _COLUMNS]
+        columns = [_RESULTS.c[name] for name in ("id", "model", "paper_key", *_COLUMNS)]
         for benchmark_id, pairs in keys.items():
             for chunk in _chunks(sorted(pairs)):
                 for row in self.session.execute(
-                    select(Result.id, Result.model, Result.paper_key, *columns).where(
-                        Result.benchmark_id == benchmark_id,
-                        tuple_(col(Result.model), col(Result.paper_key)).in_(chunk),
+                    select(*columns).where(
+                        _RESULTS.c.benchmark_id == benchmark_id,
+                        tuple_(_RESULTS.c.model, _RESULTS.c.paper_key).in_(chunk),
                     )
                 ):
                     stored = _Row(row[0], dict(zip(("model", "paper_key", *_COLUMNS), row[1:], strict=True)), {})
                     self.known[(benchmark_id, row[1], row[2])] = by_id[row[0]] = stored
         for chunk in _chunks(sorted(by_id)):
             for result_id, metric_id, value, raw in self.session.execute(
-                select(ResultValue.result_id, ResultValue.metric_id, ResultValue.value, ResultValue.raw)
-                .where(col(ResultValue.result_id).in_(chunk))
-                .order_by(col(ResultValue.id))
+                select(_VALUES.c.result_id, _VALUES.c.metric_id, _VALUES.c.value, _VALUES.c.raw)
+                .where(_VALUES.c.result_id.in_(chunk))
+                .order_by(_VALUES.c.id)
             ):
                 by_id[result_id].values[metric_id] = (value, raw)
 
@@ -525,8 +529,8 @@ class _Batch:
         if self.new_rows:
             # Matched by key, not by position: SQLite would answer a sorted RETURNING one row at a time.
             inserted = session.execute(
-                insert(Result).returning(col(Result.id), col(Result.benchmark_id), col(Result.model),
-                                         col(Result.paper_key)),
+                insert(_RESULTS).returning(_RESULTS.c.id, _RESULTS.c.benchmark_id, _RESULTS.c.model,
+                                           _RESULTS.c.paper_key),
                 [row.columns for row in self.new_rows],
             )
             ids = {(b, m, k): result_id for result_id, b, m, k in inserted}
@@ -536,7 +540,7 @@ class _Batch:
         self._write_updates()
         if self.new_values:
             session.execute(
-                insert(ResultValue),
+                insert(_VALUES),
                 [{"result_id": row.id, "metric_id": m, "value": row.values[m][0], "raw": row.values[m][1]}
                  for row, m in self.new_values],
             )
@@ -580,9 +584,9 @@ class _Batch:
             (kind, key)
             for kind, keys in by_kind.items()
             for chunk in _chunks(sorted(set(keys)))
-            for key in self.session.exec(
-                select(ResultEvent.dedupe_key).where(ResultEvent.kind == kind, col(ResultEvent.dedupe_key).in_(chunk))
-            )
+            for key in self.session.execute(
+                select(_EVENTS.c.dedupe_key).where(_EVENTS.c.kind == kind, _EVENTS.c.dedupe_key.in_(chunk))
+            ).scalars()
         }
         fresh = []
         for pending in self.events:
@@ -639,6 +643,7 @@ def record_results(session: Session, rows: Iterable[ResultRow], *, now: datetime
         _bench_info(session, row.benchmark_id)  # unknown benchmarks fail here
         wanted.setdefault(row.benchmark_id, set()).add((model, paper_key))
     _load_metrics(session, {m for row in rows for m in row.values})
+    session.flush()  # what the caller left pending is what a row-at-a-time query would see
     batch = _Batch(session, now)
     batch.load(wanted)
     states = []
