@@ -1,7 +1,7 @@
 """Every speed figure on one database built the way a user builds it, each next to a raw baseline.
 
     python -m bench.real_scale [--fraction 1] [--scale 1] [--channels 1000] [--rebuild]
-                               [--only build,digest,sota,startup]
+                               [--only build,digest,sota,startup,record]
 
 The database: the synthetic Papers with Code archive of `bench.pwc_synth` (576,000 papers,
 100,000 results times `--scale`, 300,000 links at `--fraction 1`) imported with `sotabot
@@ -23,6 +23,8 @@ Measures (each printed with its baseline, measured in this run, and the ratio):
 - sota: `/sota TASK` end to end (parse, resolve, query, render Slack + Discord) vs a raw
   sqlite3 select of the same top rows.
 - startup: `sotabot --help` and `sotabot sota TASK` as whole processes vs `python -c pass`.
+- record: a live sync of 5,000 results (`bench.record_results`) on copies of the database, in
+  batches and row by row, vs a raw executemany of the same rows.
 """
 
 from __future__ import annotations
@@ -451,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--due", type=int, default=None, help="only this many channels take part in the tick")
     parser.add_argument("--rebuild", action="store_true", help="build the database again")
     parser.add_argument("--stale-ok", action="store_true", help="reuse the database even if built by other code")
-    parser.add_argument("--only", default="build,digest,sota,startup", help="which measures (comma separated)")
+    parser.add_argument("--only", default="build,digest,sota,startup,record", help="which measures (comma separated)")
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} on {os.cpu_count()} CPUs")
@@ -464,6 +466,11 @@ def main(argv: list[str] | None = None) -> int:
         bench_sota(db, args.samples, args.seed)
     if "startup" in only:
         bench_startup(db, args.runs)
+    if "record" in only:
+        from bench.record_results import run
+
+        print()
+        run(5_000, db)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
     return 0
 

@@ -113,3 +113,26 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     upgrade(eng)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def twin_engines(db_url: str, tmp_path: Path) -> Iterator[tuple[Engine, Engine]]:
+    """Two migrated engines on the same backend, for tests that compare two write paths."""
+    from sotabot.storage.db import make_engine, upgrade
+
+    with _twin_url(db_url, tmp_path) as other:
+        engines = (make_engine(db_url), make_engine(other))
+        for eng in engines:
+            upgrade(eng)
+        yield engines
+        for eng in engines:
+            eng.dispose()
+
+
+@contextmanager
+def _twin_url(db_url: str, tmp_path: Path) -> Iterator[str]:
+    if db_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'twin.db'}"
+        return
+    with _postgres_schema() as url:
+        yield url

@@ -1,7 +1,7 @@
 """Claims from new papers' abstracts, stored as unverified results on the matching benchmark.
 
 `sources.claims` finds "63.1 box AP on COCO test-dev" in an abstract; this module ties such a
-claim to one stored benchmark and records it through `storage.results.record_result` with
+claim to one stored benchmark and records it through `storage.results.record_results` with
 `source="claim"`, `verified=False` and the sentence as evidence, so a claim is never shown as
 verified and alerts can say "claimed". The taxonomy the extractor uses is built from the
 database (dataset and metric names) merged with `default_taxonomy()`, whose aliases are
@@ -33,7 +33,7 @@ from sotabot.sources.settings import SourcesSettings
 from sotabot.sources.upstream.http import Clock
 from sotabot.storage.db import session_scope
 from sotabot.storage.models import Benchmark, BenchmarkMetric, Dataset, Metric, Paper, PaperRepo, Repo, Result, Task
-from sotabot.storage.results import CLAIM_SOURCE, RecordOutcome, record_result
+from sotabot.storage.results import CLAIM_SOURCE, RecordOutcome, ResultRow, record_results
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ def store_paper_claims(
         .order_by(col(PaperRepo.official).desc(), col(PaperRepo.id))
     ).first()
     published = paper.published.date() if paper.published else None
-    outcomes = []
+    rows = []
     for (benchmark_id, model), by_metric in grouped.items():
         values = {}
         sentences: list[str] = []
@@ -230,9 +230,8 @@ def store_paper_claims(
             sentences.extend(c.sentence for c in found if c.sentence not in sentences)
         if not values:
             continue
-        outcomes.append(
-            record_result(
-                session,
+        rows.append(
+            ResultRow(
                 benchmark_id=benchmark_id,
                 model=model,
                 paper_key=key,
@@ -245,10 +244,9 @@ def store_paper_claims(
                 source=CLAIM_SOURCE,
                 verified=False,
                 evidence="\n".join(sentences),
-                now=now,
             )
         )
-    return outcomes
+    return record_results(session, rows, now=now)
 
 
 def store_new_claims(

@@ -56,7 +56,7 @@ from sotabot.storage.models import (
     Task,
     as_utc,
 )
-from sotabot.storage.results import paper_got_code, record_result
+from sotabot.storage.results import ResultRow, paper_got_code, record_results
 
 log = logging.getLogger(__name__)
 
@@ -527,6 +527,13 @@ def _code_url(session: Session, paper: Paper | None, repos: list[tuple[str, bool
     ).first()
 
 
+def _record(session: Session, rows: list[ResultRow], report: PollReport, now: datetime) -> None:
+    """Store the rows gathered so far in one batch and count the outcomes; empties `rows`."""
+    for outcome in record_results(session, rows, now=now):
+        report.count_result(outcome)
+    rows.clear()
+
+
 def store_task(
     session: Session,
     fetch: TaskFetch,
@@ -592,6 +599,7 @@ def store_task(
             fresh = [r for r in ordered if is_news(True, r.published, followed_since)]
             history = [r for r in ordered if not is_news(True, r.published, followed_since)]
             ordered = history + sorted(fresh, key=lambda r: r.published or date.min)
+        pending: list[ResultRow] = []
         for row in ordered:
             if since is not None and row.published is not None and row.published < since:
                 continue
@@ -606,29 +614,30 @@ def store_task(
             paper = _paper(session, row)
             repos = fetch.repos.get(row.arxiv_id or "")
             if paper is not None and paper.id is not None and repos and paper.id not in papers_linked:
+                _record(session, pending, report, now)  # rows first: events keep a row-at-a-time sync's order
                 papers_linked[paper.id] = sum(
                     link_paper(session, paper, "pwc", [url for url, off in repos if off == official], official)
                     for official in (True, False)
                 )
                 report.linked += papers_linked[paper.id]
-            outcome = record_result(
-                session,
-                benchmark_id=bench.id or 0,
-                model=row.model,
-                paper_key=row.paper_key,
-                values=values,
-                paper_id=paper.id if paper else None,
-                paper_title=row.paper_title,
-                paper_url=row.paper_url,
-                code_url=_code_url(session, paper, repos),
-                result_date=row.published,
-                source=RESULT_SOURCE,
-                verified=True,
-                external_id=row.ids[0] if row.ids else None,
-                now=now,
-                news=is_news(baseline, row.published, followed_since),
+            pending.append(
+                ResultRow(
+                    benchmark_id=bench.id or 0,
+                    model=row.model,
+                    paper_key=row.paper_key,
+                    values=values,
+                    paper_id=paper.id if paper else None,
+                    paper_title=row.paper_title,
+                    paper_url=row.paper_url,
+                    code_url=_code_url(session, paper, repos),
+                    result_date=row.published,
+                    source=RESULT_SOURCE,
+                    verified=True,
+                    external_id=row.ids[0] if row.ids else None,
+                    news=is_news(baseline, row.published, followed_since),
+                )
             )
-            report.count_result(outcome)
+        _record(session, pending, report, now)  # before the next benchmark asks whether it is a baseline
     for paper_id, new_links in papers_linked.items():
         if new_links:
             report.add("events", len(paper_got_code(session, paper_id, now=now)))

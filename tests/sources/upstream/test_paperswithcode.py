@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import date
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session, SQLModel, col, select
 
 from sotabot.bot.settings import Config
@@ -668,3 +669,22 @@ def test_a_budget_spent_on_the_catalogs_retries_ends_the_poll_quietly(engine, se
     server.fail(f"{API}/areas/with-tasks/", Fault("status", status=503), times=1)
     report = poll(engine, make_config(server.url, requests_per_poll=1), clock=clock)
     assert len(server.log) == 1 and report.details["budget_spent"] == 1
+
+
+def test_a_leaderboard_is_written_in_a_few_bulk_inserts_not_one_per_row(engine, server, clock):
+    subscribe(engine, "speech-recognition")
+    rows = [row(str(i), f"Model {i}", "WER", f"{2 + i / 100:.2f}", i + 1, f"2401.{i:05d}", "2024-01-05")
+            for i in range(90)]
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", rows)
+    inserts: list[str] = []
+
+    def watch(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO results "):
+            inserts.append(statement)
+
+    event.listen(engine, "before_cursor_execute", watch)
+    report = poll(engine, make_config(server.url), clock=clock)
+    event.remove(engine, "before_cursor_execute", watch)
+    assert report.ok, report.errors
+    assert report.new == 90
+    assert len(inserts) <= 2  # storage.results.record_results: the board's rows in bulk
