@@ -6,7 +6,7 @@ datasets (`GET /api/datasets?filter=benchmark:official`, paged by `Link` headers
 `rank`, `modelId`, `value`, `verified`, optional `source`, `notes`, ...; a 404 means "no
 leaderboard"). The endpoint is `sources.huggingface.api_url` without its `/api`, or HF_ENDPOINT
 (a mirror) while api_url is the public Hub's. Every row becomes a result through
-`storage.results.record_result` with `source="hf"` and the row's own `verified` flag, so new
+`storage.results.record_results` with `source="hf"` and the row's own `verified` flag, so new
 results and new records write the same events as every other source.
 
 How a Hub benchmark maps onto our data model (the Hub has no task or metric for a leaderboard):
@@ -99,7 +99,7 @@ from sotabot.storage.models import (
     Task,
     TaskAlias,
 )
-from sotabot.storage.results import record_result
+from sotabot.storage.results import ResultRow, record_results
 
 log = logging.getLogger(__name__)
 
@@ -578,25 +578,27 @@ def store_leaderboard(
     known = known_rows(session, benchmark)
     baseline = is_baseline(session, benchmark.id, RESULT_SOURCE)  # rows are undated: a first read is all history
     today: date = now.date()
+    batch: list[ResultRow] = []
     for row in rows:
         stored = known.get(row.model_id)
         if stored is not None and stored == (row.raw, row.verified, RESULT_SOURCE):
             report.unchanged += 1
             continue
-        outcome = record_result(
-            session,
-            benchmark_id=benchmark.id,
-            model=row.model_id,
-            paper_key="",
-            values={metric_id: (row.value, row.raw)},
-            paper_id=_paper_id(session, row.arxiv_id),
-            paper_url=row.url,
-            result_date=None if stored is not None else today,
-            source=RESULT_SOURCE,
-            verified=row.verified,
-            now=now,
-            news=not baseline,
+        batch.append(
+            ResultRow(
+                benchmark_id=benchmark.id,
+                model=row.model_id,
+                paper_key="",
+                values={metric_id: (row.value, row.raw)},
+                paper_id=_paper_id(session, row.arxiv_id),
+                paper_url=row.url,
+                result_date=None if stored is not None else today,
+                source=RESULT_SOURCE,
+                verified=row.verified,
+                news=not baseline,
+            )
         )
+    for outcome in record_results(session, batch, now=now):  # one batch a board: same rows, same events
         report.count_result(outcome)
     report.add("benchmarks")
     report.add("rows", len(rows))
