@@ -4,13 +4,13 @@
 
 1. `/sota TASK [on DATASET]` handled end to end as an adapter does it (parse, resolve the
    task, query the leaderboard, build the Message, render it for Slack and for Discord), on
-   the synthetic Papers with Code archive of `bench.pwc_synth` imported by the real importer
-   (the database `bench.sota_query` builds and caches). Random tasks: 60 % exact names, 20 %
-   misspelled, 20 % with `on DATASET`. Charts are off (they are drawn once an hour per
-   board and cached). Every command first runs once untimed, so the database pages are in
-   the OS cache as on a bot that has been up a while (that first pass is reported too); then
-   end to end, then each stage alone. Baseline: a raw sqlite3 select of the same top rows on
-   the same indexes. Target: p99 <= 10 ms at `--scale 10` (1,000,000 results).
+   the database `bench.real_scale` builds the way a user does (the synthetic archive through
+   `sotabot import`, a day of polling; cached, shared with bench.sota_query). Random tasks:
+   60 % exact names, 20 % misspelled, 20 % with `on DATASET`. Charts are off (drawn once an
+   hour per board and cached). Every command first runs once untimed, so the database pages
+   are in the OS cache as on a bot that has been up a while (that first pass is reported
+   too); then end to end, then each stage alone. Baseline: a raw sqlite3 select of the same
+   top rows on the same indexes. Target: p99 <= 10 ms at `--scale 10` (1,000,000 results).
 2. Discord autocomplete (`sotabot.bot.lookup.complete.complete_task`) over a taxonomy of `--tasks` task
    names (40,000: ten times Papers with Code's) for prefixes as people type them (1 to 12
    characters, word prefixes such as "few sho"). Baseline: a plain substring filter over a

@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "real_scale"
 ORDER = ("papers", "tables", "links")
 NEW_PAPERS = 5_000
+DEFAULT_CHANNELS = 1_000  # part of the cache key: benches sharing the database use this
 CATEGORIES = ["cs.CV", "cs.CL", "cs.LG", "cs.AI", "cs.RO", "stat.ML", "eess.AS", "cs.IR", "cs.NE", "q-bio.QM"]
 KEYWORDS = ["diffusion", "transformer", "graph", "robust", "sparse", "agent", "retrieval", "speech"]
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "America/Los_Angeles", "Australia/Sydney"]
@@ -446,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.real_scale", description=__doc__.splitlines()[0])
     parser.add_argument("--fraction", type=float, default=1.0, help="shrink the archive (0.1 for a smoke run)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the number of results")
-    parser.add_argument("--channels", type=int, default=1000, help="digest channels due in the tick")
+    parser.add_argument("--channels", type=int, default=DEFAULT_CHANNELS, help="digest channels due in the tick")
     parser.add_argument("--samples", type=int, default=500, help="/sota commands")
     parser.add_argument("--runs", type=int, default=5, help="runs of each start-up process")
     parser.add_argument("--seed", type=int, default=0)
