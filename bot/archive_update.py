@@ -8,7 +8,8 @@ import asyncio
 import logging
 from typing import Any
 
-from sotabot.sources.archive.hub import UPDATE_HINT, ArchiveUpdateError, starter_only, update_archive
+from sotabot.sources.archive.hub import UPDATE_HINT, ArchiveUpdateError, update_archive
+from sotabot.sources.archive.state import starter_only
 
 log = logging.getLogger(__name__)
 

@@ -83,7 +83,7 @@ def _last_success(session: Session, keys: tuple[str, ...]) -> datetime | None:
 
 def board_provenance(session: Session, row_sources: Iterable[str]) -> Provenance:
     """The provenance of a board whose rows were written by `row_sources` (Result.source values)."""
-    from sotabot.sources.archive.hub import starter_only
+    from sotabot.sources.archive.state import starter_only
 
     used = sorted(set(row_sources), key=lambda s: list(SOURCES).index(s) if s in SOURCES else len(SOURCES))
     only_starter = bool({ARCHIVE_SOURCE, CLAIM_SOURCE} & set(used)) and starter_only(session)

@@ -39,8 +39,12 @@ class App:
 
     def on_ready(self, engine: Engine) -> None:
         """An import a crash cut off undone, then first-use data (the starter leaderboards)."""
-        from sotabot.sources.archive.starter import ensure_starter_data
         from sotabot.storage.imports import recover_if_idle
 
         recover_if_idle(engine)
+        with engine.connect() as conn:  # the usual case, without importing every archive importer
+            if conn.exec_driver_sql("SELECT 1 FROM tasks LIMIT 1").first() is not None:
+                return
+        from sotabot.sources.archive.starter import ensure_starter_data
+
         ensure_starter_data(engine, self.config)

@@ -17,9 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from sotabot.sources.archive.links import import_links
 from sotabot.sources.archive.papers import import_papers
@@ -27,7 +26,6 @@ from sotabot.sources.archive.parquet import check_parquet
 from sotabot.sources.archive.report import STATE_PREFIX, ArchiveError, ImportReport, ProgressCallback
 from sotabot.sources.archive.tables import import_tables
 from sotabot.sources.poll import get_state, record_outcome
-from sotabot.storage.models import SourceState
 
 log = logging.getLogger(__name__)
 
@@ -104,19 +102,6 @@ def _stored_revision(engine: Engine, repo: str) -> str | None:
 def record_import(engine: Engine, what: str, revision: str) -> None:
     """Remember that `what` (a Hub repository, "starter", "file:<kind>") was imported at `revision`."""
     _record_revision(engine, what, revision)
-
-
-def starter_only(bind: Engine | Session) -> bool:
-    """True while the leaderboards are the shipped starter set: no Hub update, no dump imported by hand."""
-    query = select(SourceState.source).where(
-        col(SourceState.source).startswith(STATE_PREFIX), col(SourceState.cursor).is_not(None)
-    )
-    if isinstance(bind, Session):
-        names = bind.execute(query).scalars().all()
-    else:
-        with bind.connect() as conn:
-            names = conn.execute(query).scalars().all()
-    return f"{STATE_PREFIX}starter" in names and len(names) == 1
 
 
 UPDATE_HINT = (

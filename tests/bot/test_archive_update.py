@@ -14,8 +14,8 @@ from sqlmodel import Session
 
 from sotabot.bot.archive_update import attach
 from sotabot.bot.settings import Config
-from sotabot.sources.archive.hub import starter_only
 from sotabot.sources.archive.starter import ensure_starter_data
+from sotabot.sources.archive.state import starter_only
 from sotabot.sources.archive.tables import import_tables
 from sotabot.storage.models import Result, SourceState
 from tests.bot.cli.test_data import TABLES, hub, shards  # noqa: F401 - the local Hub fixtures
