@@ -37,21 +37,26 @@ def _logged_chunks(engine) -> int:
         return conn.execute(select(func.count()).select_from(ImportUndo)).scalar_one()
 
 
-def test_an_import_killed_after_committed_chunks_is_undone_by_the_next_command(db, db_url, tmp_path, capsys):  # noqa: F811
-    assert main(["status"]) == 0  # a database as a user has it: migrated, starter leaderboards loaded
-    capsys.readouterr()
-    before = snapshot(db)
-    links = _links_file(tmp_path / "links.json", 200_000)
+def _import_until(engine, db_url: str, links: Path, chunks: int) -> subprocess.Popen:
+    """`sotabot import pwc-links` in a process of its own, returned once `chunks` writes are committed."""
     env = {**os.environ, "SOTABOT_DATABASE__URL": db_url}
     proc = subprocess.Popen(
         [sys.executable, "-m", "sotabot.bot.cli", "import", "pwc-links", str(links)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
     )
+    deadline = time.monotonic() + 120
+    while _logged_chunks(engine) < chunks and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the import finished before it could be caught mid-file"
+    return proc
+
+
+def test_an_import_killed_after_committed_chunks_is_undone_by_the_next_command(db, db_url, tmp_path, capsys):  # noqa: F811
+    assert main(["status"]) == 0  # a database as a user has it: migrated, starter leaderboards loaded
+    capsys.readouterr()
+    before = snapshot(db)
+    proc = _import_until(db, db_url, _links_file(tmp_path / "links.json", 200_000), chunks=4)
     try:
-        deadline = time.monotonic() + 120
-        while _logged_chunks(db) < 4 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert proc.poll() is None, "the import finished before it could be killed mid-file"
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
@@ -67,17 +72,10 @@ def test_status_shows_a_live_import_and_the_leaderboard_syncs_it_holds_back(db, 
     import json
 
     links = _links_file(tmp_path / "links.json", 200_000)
-    env = {**os.environ, "SOTABOT_DATABASE__URL": db_url}
     assert main(["status"]) == 0
     capsys.readouterr()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sotabot.bot.cli", "import", "pwc-links", str(links)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-    )
+    proc = _import_until(db, db_url, links, chunks=2)
     try:
-        deadline = time.monotonic() + 120
-        while _logged_chunks(db) < 2 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
         assert main(["status", "--json"]) == 0
         live = json.loads(capsys.readouterr().out)["imports"]
         assert main(["status"]) == 0
