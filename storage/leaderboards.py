@@ -549,13 +549,18 @@ class BenchmarkChoice:
     metrics: list[tuple[int, str]]
 
 
-def benchmark_choices(session: Session, task_id: int) -> list[BenchmarkChoice]:
-    """Every benchmark that counts for the task, main benchmark first, with its metrics (for menus)."""
+def benchmark_choices(session: Session, task_id: int, prefer: Prefer | None = None) -> list[BenchmarkChoice]:
+    """Every benchmark that counts for the task, main benchmark first, with its metrics (for menus).
+
+    `prefer`: the same canonical preference `leaderboard` opens the task with, so the menu lists
+    the board the answer shows first and in the same order as "Other benchmarks".
+    """
     task = session.execute(_TASK_SQL, {"task_id": task_id}).first()
     if task is None:
         return []
+    preference = prefer(task.slug) if prefer else None
     out = []
-    for bench in _task_benchmarks(session, task_id, task.default_benchmark_id):
+    for bench in _task_benchmarks(session, task_id, task.default_benchmark_id, preference):
         primary = bench.primary()
         metrics = sorted(bench.metrics, key=lambda m, p=primary: (p is None or m.id != p.id, not m.has_value))
         out.append(BenchmarkChoice(bench.id, bench.label, [(m.id, m.name) for m in metrics]))

@@ -25,9 +25,17 @@ from sotabot.bot.commands.leaderboard import _chart, leaderboard_message
 from sotabot.bot.render.inline import escape
 from sotabot.bot.settings import Config
 from sotabot.digests.message import Actions, Context, Control, Message, Section
+from sotabot.sources.normalise.canonical import canonical_preference
 from sotabot.storage import channels as channel_store
 from sotabot.storage.db import session_scope
-from sotabot.storage.leaderboards import BenchmarkChoice, Leaderboard, LookupProblem, benchmark_choices, leaderboard
+from sotabot.storage.leaderboards import (
+    BenchmarkChoice,
+    Leaderboard,
+    LookupProblem,
+    Prefer,
+    benchmark_choices,
+    leaderboard,
+)
 from sotabot.storage.models import Task
 
 log = logging.getLogger(__name__)
@@ -103,11 +111,13 @@ def controls(board: Leaderboard, choices: list[BenchmarkChoice], *, rows: int = 
     return Actions(items)
 
 
-def with_controls(engine: Engine, msg: Message, board: Leaderboard, *, rows: int = ROWS) -> Message:
+def with_controls(
+    engine: Engine, msg: Message, board: Leaderboard, *, rows: int = ROWS, prefer: Prefer | None = None
+) -> Message:
     """The leaderboard answer with its controls appended (best effort: a failure leaves it without)."""
     try:
         with session_scope(engine) as session:
-            choices = benchmark_choices(session, board.task_id)
+            choices = benchmark_choices(session, board.task_id, prefer)
     except Exception:
         log.exception("leaderboard controls failed for task %s", board.task_id)
         return msg
@@ -132,7 +142,7 @@ def _act(engine: Engine, config: Config, ctx: CommandContext, action: str, value
     if action == SUBSCRIBE:
         return _subscribe(engine, config, ctx, state)
     with session_scope(engine) as session:
-        choices = benchmark_choices(session, state.task_id)
+        choices = benchmark_choices(session, state.task_id, canonical_preference(config.canonical))
         bench = next((c for c in choices if c.benchmark_id == state.benchmark_id), None)
         if bench is None:
             return ActionReply(Message.error(STALE), "private")

@@ -79,7 +79,7 @@ def sota_command(engine: Engine, config: Config, ctx: CommandContext, cmd: Parse
         more = len(by_dataset.others) - OTHER_TASKS_SHOWN
         message.blocks.append(Context(f"{by_dataset.dataset} is also a benchmark of: {names}"
                                       + (f" and {more} more" if more > 0 else "")))
-    return with_controls(engine, message, board)
+    return with_controls(engine, message, board, prefer=prefer)
 
 
 def _close_choices(asked: str, choices: list[str]) -> list[str]:

@@ -88,3 +88,18 @@ def test_a_paper_link_that_is_no_paper_is_shown_as_a_link(engine):
     text = "\n".join(getattr(b, "text", "") for b in msg.blocks)
     assert "[link](http://tia.today)" in text and "[Our Lab](http://tia.today)" not in text
     assert "[A Paper](https://arxiv.org/abs/2101.00001)" in text
+
+
+@pytest.mark.parametrize("override", [False, True], ids=["curated", "config"])
+def test_the_benchmark_menu_starts_with_the_board_the_answer_opened_on(starter, override):
+    from sotabot.bot.commands.actions import DATASET
+    from sotabot.digests.message import Actions
+
+    config = Config()
+    if override:  # a board with fewer results than ImageNet's: only the preference puts it first
+        config.canonical = {"Image Classification": "CIFAR-10 Image Recognition | Percentage correct"}
+    msg = handle(starter, config, CTX, "/sota image classification", charts=False)
+    (menu,) = [c for b in msg.blocks if isinstance(b, Actions) for c in b.controls if c.action == DATASET]
+    first_label, first_value = menu.options[0]
+    assert menu.selected == first_value
+    assert first_label == ("CIFAR-10 Image Recognition" if override else "ImageNet")
