@@ -3,8 +3,9 @@
 Researchers name benchmarks by their dataset. When the query is not a task name or alias but
 names a dataset family (case, punctuation and spacing aside: "cifar10" = "CIFAR-10"; a split after
 it: "coco" = COCO, COCO test-dev, COCO minival; a version: "squad" = SQuAD1.1, SQuAD v2.0), the
-answer is that dataset's board in the task that uses it most (results summed over the family),
-and the other tasks on it are named. Within the task, the canonical benchmark wins among the
+answer is that dataset's board in the task it usually means (`DATASET_TASKS`: COCO is object
+detection) or else the task that uses it most (results summed over the family), and the other
+tasks on it are named. Within the task, the canonical benchmark wins among the
 family, else the one with the most results.
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from sotabot.bot.lookup.index import TaskRef, fast_normalise, task_index
+from sotabot.bot.lookup.index import TaskIndex, TaskRef, fast_normalise, task_index
 from sotabot.storage.leaderboards import Prefer
 
 MIN_QUERY_CHARS = 3  # "mt" names too many things
@@ -46,6 +47,17 @@ def _names_family(name: str, key: str) -> bool:
     return len(extra) <= FAMILY_EXTRA_WORDS  # a split or variant, not another dataset named after it
 
 
+def _home_task(key: str, idx: TaskIndex) -> int | None:
+    """The task a dataset named alone means by default (`DATASET_TASKS`), if it is stored."""
+    from sotabot.sources.normalise.canonical import DATASET_TASKS
+    from sotabot.sources.normalise.taxonomy import slugify
+
+    for name, task in DATASET_TASKS.items():
+        if _split(fast_normalise(name)) == key:
+            return idx.slugs.get(slugify(task).lower())
+    return None
+
+
 def resolve_dataset(session: Session, text: str, prefer: Prefer | None = None) -> DatasetAnswer | None:
     """The task and dataset a dataset-name query means, or None when no dataset is named so."""
     key = fast_normalise(text or "")
@@ -61,7 +73,8 @@ def resolve_dataset(session: Session, text: str, prefer: Prefer | None = None) -
     for task_id, dataset, results in hits:
         names = per_task.setdefault(task_id, {})
         names[dataset] = max(names.get(dataset, 0), results)
-    ranked = sorted(per_task, key=lambda t: (-sum(per_task[t].values()), *idx.rank_key(t)))
+    home = _home_task(key, idx)
+    ranked = sorted(per_task, key=lambda t: (t != home, -sum(per_task[t].values()), *idx.rank_key(t)))
     task_id = ranked[0]
     names = per_task[task_id]
     dataset = max(names, key=lambda n: (names[n], n))

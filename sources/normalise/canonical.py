@@ -87,6 +87,24 @@ CANONICAL: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "Graph Property Prediction": (("ogbg-molhiv",), ("Test ROC-AUC",)),
 }
 
+# A dataset named alone (`/sota coco`) means this task when the task has a board on it: the
+# usual rule (the task with most results on the dataset) stays for every other name, and decides
+# when the task here has none. Keys are dataset family names as people type them.
+DATASET_TASKS: dict[str, str] = {
+    "COCO": "Object Detection",
+    "ImageNet": "Image Classification",
+    "CIFAR-10": "Image Classification",
+    "CIFAR-100": "Image Classification",
+    "MNIST": "Image Classification",
+    "SQuAD": "Question Answering",
+    "LibriSpeech": "Speech Recognition",
+    "ADE20K": "Semantic Segmentation",
+    "Cityscapes": "Semantic Segmentation",
+    "HumanEval": "Code Generation",
+    "nuScenes": "3D Object Detection",
+    "KITTI": "3D Object Detection",
+}
+
 
 def parse_override(value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """`"Dataset"` or `"Dataset | Metric"` (from `[canonical]`) as (datasets, metrics)."""

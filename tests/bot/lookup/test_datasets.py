@@ -1,5 +1,6 @@
 """A dataset name as the query: `/sota imagenet`, `/sota coco`, `/sota cifar-10` answer with that
-dataset's board in the task that uses it most, naming the other tasks on it; a task's own name or
+dataset's board in the task it usually means (COCO: object detection), else the task that uses it
+most, naming the other tasks on it; a task's own name or
 alias still wins; abbreviated words (img, seg, det, cls, gen, rec) are spelled out."""
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def starter(engine):
         ("cifar10", "Image Classification", "CIFAR-10 Image Recognition"),
         ("squad", "Question Answering", "SQuAD1.1"),
         ("librispeech", "Speech Recognition", "LibriSpeech test-clean"),
+        ("coco", "Object Detection", "COCO test-dev"),  # Instance Segmentation has as many COCO rows here
     ],
 )
 def test_dataset_queries_on_the_starter_set(starter, query, task, dataset):
@@ -118,3 +120,28 @@ def test_abbreviated_words_resolve_when_the_rest_fits_one_task(starter, query, t
 def test_abbreviations_are_whole_words_only():
     assert expand_abbreviations("img cls") == "image classification"
     assert expand_abbreviations("imgnet segment") == "imgnet segment"
+
+
+def test_a_dataset_named_alone_means_its_usual_task_even_where_another_has_more_rows(engine):
+    with Session(engine) as s:
+        data = Data(s)
+        det = data.bench(data.task("Object Detection"), "COCO test-dev", [("box AP", "higher")])
+        seg = data.bench(data.task("Instance Segmentation"), "COCO test-dev", [("mask AP", "higher")])
+        data.row(det, "D", {"box AP": 50.0})
+        for i in range(5):
+            data.row(seg, f"S{i}", {"mask AP": 40.0 + i})
+        s.commit()
+        answer = resolve_dataset(s, "coco", canonical_preference())
+        assert answer is not None and answer.task.name == "Object Detection"
+        assert [t.name for t in answer.others] == ["Instance Segmentation"]
+
+
+def test_without_a_board_on_the_dataset_its_usual_task_gives_way_to_the_one_that_uses_it_most(engine):
+    with Session(engine) as s:
+        data = Data(s)
+        data.bench(data.task("Object Detection"), "Pascal VOC", [("mAP", "higher")])
+        seg = data.bench(data.task("Instance Segmentation"), "COCO test-dev", [("mask AP", "higher")])
+        data.row(seg, "S", {"mask AP": 40.0})
+        s.commit()
+        answer = resolve_dataset(s, "coco", canonical_preference())
+        assert answer is not None and answer.task.name == "Instance Segmentation"
