@@ -24,6 +24,18 @@ DISCORD = {
 }
 
 
+def slack_texts(payloads: list[dict[str, Any]]) -> list[str]:
+    """Every mrkdwn/plain text a user reads in Slack payloads: block text, fields, context elements."""
+    out = []
+    for p in payloads:
+        for b in p.get("blocks", []):
+            if "text" in b:
+                out.append(b["text"]["text"])
+            out.extend(f["text"] for f in b.get("fields", []))
+            out.extend(e["text"] for e in b.get("elements", []) if "text" in e)
+    return out
+
+
 def slack_problems(payloads: list[dict[str, Any]]) -> list[str]:
     """Every way these payloads break a Slack limit (empty when they are fine)."""
     bad: list[str] = []

@@ -57,26 +57,35 @@ def test_the_jobs_are_single_instance_coalescing_and_in_utc(sqlite_engine):
     assert str(scheduler.timezone) == "UTC"
 
 
-def test_a_running_scheduler_queues_due_digests_and_wakes_delivery(sqlite_engine):
+def _digests_only() -> Config:
+    """A config whose only jobs are the digest and alert ticks (every poll off), empty days sent."""
     cfg = Config()
     cfg.digest.send_empty = True
     for source in (cfg.sources.arxiv, cfg.sources.huggingface, cfg.sources.paperswithcode):
         source.poll_interval_minutes = 0
     cfg.sources.github.refresh_interval_minutes = 0
     cfg.sources.huggingface.leaderboards_interval_minutes = 0
-    due = datetime.now(UTC).strftime("%H:%M")
-    with Session(sqlite_engine) as s:
+    return cfg
+
+
+def _channel_due_now(engine) -> None:
+    with Session(engine) as s:
         s.add(
             Channel(
                 platform="slack",
                 workspace="T",
                 channel="C",
                 digest_enabled=True,
-                digest_time=due,
+                digest_time=datetime.now(UTC).strftime("%H:%M"),
                 created_at=datetime(2020, 1, 1, tzinfo=UTC),
             )
         )
         s.commit()
+
+
+def test_a_running_scheduler_queues_due_digests_and_wakes_delivery(sqlite_engine):
+    cfg = _digests_only()
+    _channel_due_now(sqlite_engine)
     woken = asyncio.Event()
 
     async def run() -> None:
@@ -120,23 +129,8 @@ def test_a_digest_job_that_cannot_commit_retries_until_the_lock_goes(tmp_path, c
 
     engine = make_engine(f"sqlite:///{tmp_path / 'busy.db'}", busy_timeout=0.3)
     upgrade(engine)
-    cfg = Config()
-    cfg.digest.send_empty = True
-    for source in (cfg.sources.arxiv, cfg.sources.huggingface, cfg.sources.paperswithcode):
-        source.poll_interval_minutes = 0
-    cfg.sources.github.refresh_interval_minutes = 0
-    with Session(engine) as s:
-        s.add(
-            Channel(
-                platform="slack",
-                workspace="T",
-                channel="C",
-                digest_enabled=True,
-                digest_time=datetime.now(UTC).strftime("%H:%M"),
-                created_at=datetime(2020, 1, 1, tzinfo=UTC),
-            )
-        )
-        s.commit()
+    cfg = _digests_only()
+    _channel_due_now(engine)
     locked, release = threading.Event(), threading.Event()
 
     def hold_the_write_lock() -> None:

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from sqlmodel import Session, SQLModel
 
 from sotabot.bot.cli import main
-from sotabot.storage.db import make_engine
 from sotabot.storage.models import Paper, PaperRepo, Result, Task
 
 
@@ -24,15 +23,6 @@ def snli(fixture_files) -> Path:
 @pytest.fixture(scope="module")
 def squad(fixture_files) -> Path:
     return fixture_files.pwc_tables / "squad.json"
-
-
-@pytest.fixture
-def db(db_url, monkeypatch):
-    """The CLI's database (SQLite file or PostgreSQL schema), named through the environment."""
-    monkeypatch.setenv("SOTABOT_DATABASE__URL", db_url)
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
 
 
 def snapshot(engine) -> dict[str, list[tuple]]:

@@ -53,14 +53,6 @@ def hub(shards, monkeypatch, tmp_path):
         yield server
 
 
-@pytest.fixture
-def db(db_url, monkeypatch):
-    monkeypatch.setenv("SOTABOT_DATABASE__URL", db_url)
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
-
-
 def error_line(capsys) -> str:
     """The command's error: the last line on stderr (huggingface_hub's retry warnings are log lines above it)."""
     lines = capsys.readouterr().err.strip().splitlines()

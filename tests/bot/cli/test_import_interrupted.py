@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sotabot.bot.cli import main
 from sotabot.storage.imports import import_running
 from sotabot.storage.models import ImportUndo
-from tests.bot.cli.test_archive import db, snapshot  # noqa: F401  (the fixture)
+from tests.bot.cli.test_archive import snapshot
 from tests.bot.test_run_busy_database import _links_file
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -51,7 +51,7 @@ def _import_until(engine, db_url: str, links: Path, chunks: int) -> subprocess.P
     return proc
 
 
-def test_an_import_killed_after_committed_chunks_is_undone_by_the_next_command(db, db_url, tmp_path, capsys):  # noqa: F811
+def test_an_import_killed_after_committed_chunks_is_undone_by_the_next_command(db, db_url, tmp_path, capsys):
     assert main(["status"]) == 0  # a database as a user has it: migrated, starter leaderboards loaded
     capsys.readouterr()
     before = snapshot(db)
@@ -68,7 +68,7 @@ def test_an_import_killed_after_committed_chunks_is_undone_by_the_next_command(d
     assert snapshot(db) == before
 
 
-def test_status_shows_a_live_import_and_the_leaderboard_syncs_it_holds_back(db, db_url, tmp_path, capsys):  # noqa: F811
+def test_status_shows_a_live_import_and_the_leaderboard_syncs_it_holds_back(db, db_url, tmp_path, capsys):
     import json
 
     links = _links_file(tmp_path / "links.json", 200_000)

@@ -31,7 +31,7 @@ from sotabot.digests.message import Item, Link, Message, md_link
 from sotabot.digests.trending import TrendingPaper
 from sotabot.storage.leaderboards import Leaderboard, LeaderboardRow
 from sotabot.storage.models import Channel, Delivery, Paper, PaperRepo, Repo, ResultEvent, Subscription
-from tests.bot.platform_limits import discord_problems, slack_problems
+from tests.bot.platform_limits import discord_problems, slack_problems, slack_texts
 
 NASTY = "Seg*ment _Any_ ~thing~ \\ `v2` [draft] <b> & | x"
 URL = "https://arxiv.org/abs/2611.00001"
@@ -48,14 +48,7 @@ DISCORD_TITLE = "Seg\\*ment \\_Any\\_ \\~thing\\~ \\\\ \\`v2\\` \\[draft\\] <b\\
 
 
 def _slack_texts(payloads: list[dict]) -> str:
-    out = []
-    for p in payloads:
-        for b in p.get("blocks", []):
-            if "text" in b:
-                out.append(b["text"]["text"])
-            out.extend(f["text"] for f in b.get("fields", []))
-            out.extend(e["text"] for e in b.get("elements", []) if "text" in e)
-    return "\n".join(out)
+    return "\n".join(slack_texts(payloads))
 
 
 def _discord_texts(payloads) -> str:

@@ -6,18 +6,7 @@ import re
 
 from sotabot.bot.render.slack import render_slack
 from sotabot.digests.message import Context, Divider, Fields, Header, Image, Message, Section, Table
-from tests.bot.platform_limits import SLACK, slack_problems
-
-
-def _texts(payloads: list[dict]) -> list[str]:
-    out = []
-    for p in payloads:
-        for b in p.get("blocks", []):
-            if "text" in b:
-                out.append(b["text"]["text"])
-            out.extend(f["text"] for f in b.get("fields", []))
-            out.extend(e["text"] for e in b.get("elements", []))
-    return out
+from tests.bot.platform_limits import SLACK, slack_problems, slack_texts
 
 
 def test_bold_and_links_become_slack_mrkdwn() -> None:
@@ -53,7 +42,7 @@ def test_header_is_plain_text_cut_to_150_characters() -> None:
 def test_long_section_is_split_over_sections_at_line_breaks() -> None:
     lines = [f"line {i} " + "x" * 90 for i in range(100)]
     [payload] = render_slack(Message("x", [Section("\n".join(lines))]))
-    texts = _texts([payload])
+    texts = slack_texts([payload])
     assert len(texts) > 3
     assert all(len(t) <= SLACK["section_text"] for t in texts)
     assert "\n".join(texts) == "\n".join(lines)  # nothing lost, cuts only between lines
@@ -63,7 +52,7 @@ def test_one_huge_line_is_split_without_cutting_a_link() -> None:
     links = " ".join(f"[paper {i}](https://arxiv.org/abs/2401.{i:05d})" for i in range(300))
     payloads = render_slack(Message("x", [Section(links)]))
     assert slack_problems(payloads) == []
-    texts = _texts(payloads)
+    texts = slack_texts(payloads)
     assert len(texts) > 1
     for t in texts:
         assert t.count("<") == t.count(">")  # every link whole inside its section
@@ -104,7 +93,7 @@ def test_a_table_too_long_for_one_section_repeats_its_header_in_the_next() -> No
     rows = [[str(i), f"model number {i} " + "z" * 30, f"{i}.0"] for i in range(200)]
     payloads = render_slack(Message("x", [Table(columns=["#", "Model", "Score"], rows=rows)]))
     assert slack_problems(payloads) == []
-    texts = _texts(payloads)
+    texts = slack_texts(payloads)
     assert len(texts) > 2
     assert all(t.split("\n")[1].startswith("#") for t in texts)
 

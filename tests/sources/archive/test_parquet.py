@@ -22,24 +22,9 @@ from tests.sources.archive.test_importer import count, expected_counts, snapshot
 
 
 @pytest.fixture(scope="module")
-def table_files(fixture_files) -> list[Path]:
-    return sorted(fixture_files.pwc_tables.glob("*.json"))
-
-
-@pytest.fixture(scope="module")
 def parquet_tables(table_files, tmp_path_factory) -> list[Path]:
     folder = tmp_path_factory.mktemp("parquet-tables")
     return [parquet_from_json(path, folder / f"{path.stem}.parquet") for path in table_files]
-
-
-@pytest.fixture(scope="module")
-def links_json(fixture_files) -> Path:
-    return fixture_files.upstream / "pwc_links_between_papers_and_code_excerpts.json"
-
-
-@pytest.fixture(scope="module")
-def papers_json(fixture_files) -> Path:
-    return fixture_files.upstream / "pwc_papers_with_abstracts_first_entry.json"
 
 
 def test_arrow_inference_really_fills_missing_keys_with_nulls(parquet_tables):
@@ -95,15 +80,15 @@ def test_reimporting_the_parquet_files_changes_nothing(sqlite_engine, parquet_ta
     assert snapshot(sqlite_engine) == before
 
 
-def test_parquet_links_and_papers_import_like_the_json(engine, sqlite_engine, tmp_path, links_json, papers_json):
-    links_pq = parquet_from_json(links_json, tmp_path / "links.parquet", row_group_size=2)
-    papers_pq = parquet_from_json(papers_json, tmp_path / "papers.parquet")
+def test_parquet_links_and_papers_import_like_the_json(engine, sqlite_engine, tmp_path, links_file, papers_file):
+    links_pq = parquet_from_json(links_file, tmp_path / "links.parquet", row_group_size=2)
+    papers_pq = parquet_from_json(papers_file, tmp_path / "papers.parquet")
     assert import_links(engine, links_pq).inserted["links"] == 4
     assert import_papers(engine, papers_pq).rows == 1
-    assert not import_links(engine, links_json).changed
-    assert not import_papers(engine, papers_json).changed
-    import_links(sqlite_engine, links_json)
-    import_papers(sqlite_engine, papers_json)
+    assert not import_links(engine, links_file).changed
+    assert not import_papers(engine, papers_file).changed
+    import_links(sqlite_engine, links_file)
+    import_papers(sqlite_engine, papers_file)
     got, want = archive_content(engine), archive_content(sqlite_engine)
     assert (got["links"], got["papers"]) == (want["links"], want["papers"])
 
