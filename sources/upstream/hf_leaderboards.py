@@ -551,10 +551,12 @@ def known_rows(session: Session, benchmark: Benchmark) -> Known:
     return {model: (raw, verified, source) for model, raw, verified, source in rows}
 
 
-def _paper_id(session: Session, arxiv_id: str | None) -> int | None:
-    if not arxiv_id:
-        return None
-    return session.exec(select(Paper.id).where(Paper.arxiv_id == arxiv_id)).first()
+def _paper_ids(session: Session, rows: list[LeaderboardRow]) -> dict[str, int]:
+    """arXiv id -> stored paper id for a board's rows, in one query."""
+    wanted = sorted({row.arxiv_id for row in rows if row.arxiv_id})
+    if not wanted:
+        return {}
+    return dict(session.exec(select(Paper.arxiv_id, Paper.id).where(col(Paper.arxiv_id).in_(wanted))).all())
 
 
 
@@ -578,6 +580,7 @@ def store_leaderboard(
     known = known_rows(session, benchmark)
     baseline = is_baseline(session, benchmark.id, RESULT_SOURCE)  # rows are undated: a first read is all history
     today: date = now.date()
+    papers = _paper_ids(session, rows)
     batch: list[ResultRow] = []
     for row in rows:
         stored = known.get(row.model_id)
@@ -590,7 +593,7 @@ def store_leaderboard(
                 model=row.model_id,
                 paper_key="",
                 values={metric_id: (row.value, row.raw)},
-                paper_id=_paper_id(session, row.arxiv_id),
+                paper_id=papers.get(row.arxiv_id) if row.arxiv_id else None,
                 paper_url=row.url,
                 result_date=None if stored is not None else today,
                 source=RESULT_SOURCE,

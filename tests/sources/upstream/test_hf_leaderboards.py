@@ -20,7 +20,17 @@ from sqlmodel import Session, col, select
 from sotabot.bot.settings import Config
 from sotabot.sources.upstream.hf_leaderboards import parse_leaderboard, poll
 from sotabot.storage.config import Secret
-from sotabot.storage.models import Benchmark, Dataset, Metric, Result, ResultEvent, ResultValue, SourceState, Task
+from sotabot.storage.models import (
+    Benchmark,
+    Dataset,
+    Metric,
+    Paper,
+    Result,
+    ResultEvent,
+    ResultValue,
+    SourceState,
+    Task,
+)
 from tests.fakes.clock import FakeClock
 from tests.fakes.hub import FakeHub
 from tests.fakes.upstream import FakeUpstream, Fault, Reply
@@ -146,6 +156,18 @@ def snapshot(engine) -> tuple:
 
 
 # ------------------------------------------------------------------------------------------ import
+
+
+def test_a_row_whose_source_is_a_stored_arxiv_paper_is_linked_to_it(engine, server, clock):
+    with Session(engine) as s:
+        paper = Paper(arxiv_id="2601.00001", title="OCR Base")
+        s.add(paper)
+        s.commit()
+        paper_id = paper.id
+    assert run(engine, server, clock).ok
+    with Session(engine) as s:
+        linked = {r.model: r.paper_id for r in s.exec(select(Result)).all()}
+    assert linked == {"lab/ocr-base": paper_id, "example-org/reader-xl": None, "someone/tiny-ocr": None}
 
 
 def test_rows_are_imported_with_verified_kept_on_a_benchmark_of_the_datasets_task(engine, server, clock):
