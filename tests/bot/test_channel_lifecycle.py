@@ -151,9 +151,10 @@ async def test_not_in_channel_then_reinvited_gets_the_digest_again_the_next_day(
     api.invite("G0PRIVATE")
     assert await bot.event({"type": "member_joined_channel", "user": "UBOT", "channel": "G0PRIVATE",
                             "channel_type": "G", "team": "T111"}) == 200
-    await wait_until(lambda: channel_row(engine, channel_id).active)
+    # the row is committed before the line is logged, on the event's worker thread: wait for both
+    await wait_until(lambda: channel_row(engine, channel_id).active
+                     and "active again (the bot joined it)" in caplog.text)
     assert channel_row(engine, channel_id).inactive_reason is None
-    assert "active again (the bot joined it)" in caplog.text
 
     # day 2: the digest is delivered again
     assert len(send_due(engine, config, DAY_2).queued) == 1
@@ -242,9 +243,10 @@ async def test_uninstall_switches_off_every_channel_of_the_team_with_a_log_line(
         enqueue(s, plain, "digest:2027-01-04", Message("x").to_dict(), kind="digest")
         s.commit()
     assert await bot.event({"type": "app_uninstalled"}) == 200
-    await wait_until(lambda: not channel_row(engine, plain).active and not channel_row(engine, grid).active)
+    # the rows are committed before the line is logged, on the event's worker thread: wait for both
+    await wait_until(lambda: not channel_row(engine, plain).active and not channel_row(engine, grid).active
+                     and "switched off: app_uninstalled" in caplog.text)
     assert channel_row(engine, other).active is True
-    assert "switched off: app_uninstalled" in caplog.text
     with Session(engine) as s:
         assert [d.state for d in s.exec(select(Delivery)).all()] == ["dead"]  # nothing left to send there
 
