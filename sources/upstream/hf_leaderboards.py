@@ -1,7 +1,9 @@
 """Hugging Face Hub benchmark leaderboards: official benchmark datasets and their ranked scores.
 
-Read with the Hub's own client: `HfApi.list_datasets(benchmark=True)` lists the benchmark
-datasets (`GET /api/datasets?filter=benchmark:official`, paged by `Link` headers) and
+Read with the Hub's own client: `HfApi.list_datasets(benchmark=True)` lists
+the benchmark datasets (`GET /api/datasets?filter=benchmark:official&expand=tags&expand=cardData`,
+paged by `Link` headers; a default listing carries no `cardData`, so without `expand` a card's
+`pretty_name` and metric would never be seen) and
 `HfApi.get_dataset_leaderboard` gives each one's rows (`GET /api/datasets/{repo_id}/leaderboard`:
 `rank`, `modelId`, `value`, `verified`, optional `source`, `notes`, ...; a 404 means "no
 leaderboard"). The endpoint is `sources.huggingface.api_url` without its `/api`, or HF_ENDPOINT
@@ -63,7 +65,7 @@ from urllib.parse import urlsplit
 import httpx
 from huggingface_hub import CardData, DatasetInfo, HfApi
 from huggingface_hub.errors import HfHubHTTPError, HFValidationError
-from huggingface_hub.hf_api import DatasetLeaderboardEntry
+from huggingface_hub.hf_api import DatasetLeaderboardEntry, ExpandDatasetProperty_T
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -110,6 +112,7 @@ EXTERNAL_PREFIX = "hf:"
 ANONYMOUS_CALLS_PER_5_MIN = 500
 TOKEN_CALLS_PER_5_MIN = 1000
 MAX_LIST_PAGES = 50  # listing pages followed per poll (the Hub pages with Link headers)
+LISTING_FIELDS: list[ExpandDatasetProperty_T] = ["tags", "cardData"]  # what parse_benchmark reads
 MAX_BENCHMARKS_PER_POLL = 200  # leaderboards read per poll, in rotation
 DEFAULT_METRIC = "Score"
 LOWER_DEFAULT_METRIC = "Score (lower is better)"
@@ -358,7 +361,7 @@ class HubLeaderboardClient:
         found: dict[str, HubBenchmark] = {}
         with routed(self.http, self.endpoint, before=count_pages):
             try:
-                for info in self.api.list_datasets(benchmark=True):
+                for info in self.api.list_datasets(benchmark=True, expand=LISTING_FIELDS):
                     bench = parse_benchmark(info)
                     if bench is not None:
                         found.setdefault(bench.repo_id, bench)

@@ -5,7 +5,8 @@
   `/datasets/{id}/resolve/{rev}/{file}` (HEAD and GET) with the headers the client reads: ETag,
   X-Repo-Commit, Content-Length, Accept-Ranges.
 - `list_datasets(benchmark=True)` and `get_dataset_leaderboard` (the leaderboards): `GET /api/datasets`
-  honouring `filter` (every value a tag of the dataset: `benchmark:official`), in pages of
+  honouring `filter` (every value a tag of the dataset: `benchmark:official`) and `expand` as the
+  Hub does (no `cardData` unless expanded; with `expand`, only `_id`, `id` and those fields), in pages of
   `page_size` linked by `Link: <...>; rel="next"` with a `cursor`, as the Hub pages; and
   `GET /api/datasets/{id}/leaderboard` (a list of rows; no leaderboard: 404).
 """
@@ -17,6 +18,22 @@ from typing import Any
 from urllib.parse import urlencode
 
 from tests.fakes.upstream import FakeUpstream, LoggedRequest, Reply
+
+
+def listing_item(summary: dict[str, Any], expand: list[str]) -> dict[str, Any]:
+    """A dataset as `GET /api/datasets` shows it: no `cardData` by default; with `expand`, only those fields."""
+    if expand:
+        return {k: v for k, v in summary.items() if k in ("_id", "id", *expand)}
+    return {k: v for k, v in summary.items() if k != "cardData"}
+
+
+def listing(summaries: list[dict[str, Any]]) -> Any:
+    """A one-page `GET /api/datasets` handler over these summaries, fields chosen as the Hub does."""
+
+    def answer(req: LoggedRequest) -> Reply:
+        return Reply.json([listing_item(d, req.query.get("expand", [])) for d in summaries])
+
+    return answer
 
 
 class FakeHub(FakeUpstream):
@@ -45,7 +62,7 @@ class FakeHub(FakeUpstream):
         wanted = req.query.get("filter", [])
         items = [d for d in self.datasets.values() if all(tag in d["tags"] for tag in wanted)]
         start = int((req.query.get("cursor") or ["0"])[0])
-        page = items[start : start + self.page_size]
+        page = [listing_item(d, req.query.get("expand", [])) for d in items[start : start + self.page_size]]
         headers = {}
         if start + self.page_size < len(items):
             query = urlencode([*((k, v) for k, vs in req.query.items() if k != "cursor" for v in vs),

@@ -32,10 +32,11 @@ from sotabot.storage.models import (
     Task,
 )
 from tests.fakes.clock import FakeClock
-from tests.fakes.hub import FakeHub
+from tests.fakes.hub import FakeHub, listing
 from tests.fakes.upstream import FakeUpstream, Fault, Reply
 
 LIST = "/api/datasets"
+LISTING_QUERY = {"filter": ["benchmark:official"], "expand": ["tags", "cardData"]}  # the card is not listed unasked
 OLMOCR = "allenai/olmOCR-bench"
 CODE = "example-org/code-bench"
 SPEECH = "example-org/speech-bench"
@@ -195,7 +196,7 @@ def test_rows_are_imported_with_verified_kept_on_a_benchmark_of_the_datasets_tas
         state = s.exec(select(SourceState).where(SourceState.source == "hf-leaderboards")).one()
         assert state.last_success_at is not None and state.last_error is None
     listing = next(r for r in server.log if r.path == LIST)
-    assert listing.path == LIST and listing.query == {"filter": ["benchmark:official"]}
+    assert listing.path == LIST and listing.query == LISTING_QUERY
 
 
 def test_a_benchmark_without_task_tags_gets_a_task_named_after_it(engine, server, clock, hf_files):
@@ -237,7 +238,7 @@ def test_a_better_verified_value_is_a_new_state_of_the_art(engine, server, clock
 
 def test_on_a_lower_is_better_metric_only_a_lower_verified_value_is_a_record(engine, clock, hf_files, speech_summary):
     with FakeUpstream(clock=clock) as srv:
-        srv.route(LIST, Reply.json([speech_summary]))
+        srv.route(LIST, listing([speech_summary]))  # the card only comes when asked for (expand)
         first = hf_files.rows_like_fixture([("a/asr", 5.1, True), ("b/asr", 7.3, True), ("c/asr", 9.9, False)])
         srv.route(board_path(SPEECH), Reply.json(first))
         with Session(engine) as s:
@@ -482,7 +483,7 @@ def test_the_hub_client_reads_the_mirror_hf_endpoint_names(engine, clock, hf_fil
         cfg = Config()  # api_url left at the public Hub's: HF_ENDPOINT replaces it, as huggingface_hub does
         assert run(engine, hub, clock, cfg).ok
         assert [(r.path, r.query) for r in hub.log] == [
-            (LIST, {"filter": ["benchmark:official"]}),  # list_datasets(benchmark=True)
+            (LIST, LISTING_QUERY),  # list_datasets(benchmark=True, expand=[...])
             (board_path(OLMOCR), {}),  # get_dataset_leaderboard
         ]
         assert all(r.headers["user-agent"].startswith("sotabot/") for r in hub.log)
