@@ -142,6 +142,7 @@ class TaskFetch:
     pages: int = 0
     known: dict[str, Known] = field(default_factory=dict)  # benchmark id -> rows stored before the fetch
     etags: dict[str, str] = field(default_factory=dict)  # benchmark id -> ETag of its first page, as read
+    checked: dict[str, date] = field(default_factory=dict)  # arXiv id -> day its resources were read here
     not_modified: int = 0  # leaderboards the server said are unchanged (304)
 
 
@@ -388,9 +389,12 @@ def fetch_task(
     """Read a task's benchmarks, leaderboards and new papers' code from the API (no writes).
 
     A paper's resources are read once: `checked` (arXiv id -> day read, kept in the cursor
-    for `resources_recheck_days`) is consulted and updated, so a paper on ten leaderboards
-    costs one request, not ten. `etags` (benchmark id -> ETag of the first page we stored)
-    makes the first page a conditional request: a 304 means nothing on the board changed.
+    for `resources_recheck_days`) is consulted, so a paper on ten leaderboards costs one
+    request, not ten; the days read here come back in `TaskFetch.checked`, to be kept only once
+    the task is stored (a fetch cut short stores nothing, so what it read must be read again).
+    Papers of new rows come first; then, when stale, papers on the board still without code
+    (code often appears after the paper). `etags` (benchmark id -> ETag of the first page we
+    stored) makes the first page a conditional request: a 304 means nothing on the board changed.
     """
     checked = {} if checked is None else checked
     moment = now or datetime.now(UTC)
@@ -421,33 +425,38 @@ def fetch_task(
             if not full and known and all(_is_known(r, known) for r in merge_rows(rows)):
                 break  # everything on this page is stored already: the rest is too
         fetch.leaderboards[ref.external_id] = merge_rows(raw_rows)
-    new_papers: list[str] = []
+    new_papers: dict[str, None] = {}
+    stored_papers: dict[str, None] = {}
     for ref_id, rows in fetch.leaderboards.items():
         for row in rows:
-            if row.arxiv_id and row.arxiv_id not in new_papers and not _is_known(row, known_by_bench[ref_id]):
-                new_papers.append(row.arxiv_id)
-    if new_papers:
+            if row.arxiv_id:
+                stored = _is_known(row, known_by_bench[ref_id])
+                (stored_papers if stored else new_papers).setdefault(row.arxiv_id)
+    stale = today - timedelta(days=recheck_days)
+    wanted = [p for p in {**new_papers, **stored_papers} if checked.get(p, date.min) < stale]
+    if wanted:
         with Session(engine) as session:
-            fresh_links = set(  # linked from this source within the re-check period (e.g. by the archive)
-                session.exec(
-                    select(Paper.arxiv_id)
-                    .join(PaperRepo, col(PaperRepo.paper_id) == col(Paper.id))
-                    .where(
-                        col(Paper.arxiv_id).in_(new_papers),
-                        PaperRepo.found_by == "pwc",
-                        col(PaperRepo.created_at) >= moment - timedelta(days=recheck_days),
-                    )
-                ).all()
-            )
-        stale = today - timedelta(days=recheck_days)
-        due = [p for p in new_papers if p not in fresh_links and checked.get(p, date.min) < stale]
+            linked = _linked_papers(session, wanted, since=moment - timedelta(days=recheck_days))
+        due = [p for p in wanted if p in new_papers and p not in linked["fresh"]]
+        due += [p for p in wanted if p not in new_papers and p not in linked["any"]]
         for arxiv_id in due[:MAX_PAPER_LOOKUPS_PER_TASK]:
             try:
                 fetch.repos[arxiv_id] = client.repositories(arxiv_id)
             except NotFound:
                 fetch.repos[arxiv_id] = []
-            checked[arxiv_id] = today
+            fetch.checked[arxiv_id] = today
     return fetch
+
+
+def _linked_papers(session: Session, arxiv_ids: list[str], since: datetime) -> dict[str, set[str]]:
+    """Which of these papers have code stored ("any") and which were linked by this source since `since`."""
+    rows = session.exec(
+        select(Paper.arxiv_id, PaperRepo.found_by, PaperRepo.created_at)
+        .join(PaperRepo, col(PaperRepo.paper_id) == col(Paper.id))
+        .where(col(Paper.arxiv_id).in_(arxiv_ids))
+    ).all()
+    fresh = {a for a, found_by, created in rows if found_by == "pwc" and as_utc(created) >= since}
+    return {"any": {a for a, _, _ in rows if a}, "fresh": {a for a in fresh if a}}
 
 
 # ------------------------------------------------------------------------------------------
@@ -775,6 +784,7 @@ def _sync_one(
         with session_scope(engine) as session:
             store_task(session, fetched, config, report, catalog=catalog, since=since, now=now)
         etags.update(fetched.etags)  # only once what they describe is stored
+        checked.update(fetched.checked)
     except NotFound:
         report.add("not_found", 1)
         log.info("%s: task %s is not on the server", SOURCE, slug)

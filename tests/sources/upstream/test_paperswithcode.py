@@ -650,6 +650,51 @@ def test_a_papers_resources_are_read_once_and_again_only_when_stale(engine, serv
         assert len(server.requests_to(f"{API}/papers/")) == expected, days
 
 
+def code_of(engine, arxiv_id: str) -> list[str]:
+    with Session(engine) as s:
+        return sorted(s.exec(
+            select(Repo.url).join(PaperRepo).join(Paper, col(Paper.id) == col(PaperRepo.paper_id))
+            .where(Paper.arxiv_id == arxiv_id)
+        ).all())
+
+
+def test_a_papers_code_read_by_a_poll_that_stored_nothing_is_read_again(engine, server, clock, recorded):
+    first, second = "2501.01234", "2501.09999"
+    server.route(f"{API}/areas/with-tasks/", catalog(("task-a", 2)))
+    server.route(f"{API}/papers/{first}", recorded("papers_2501.01234_include_resources.json"))
+    serve_board(server, "task-a", "A set", [row("1", "M", "Accuracy", "90", 1, first, "2025-01-03", "71"),
+                                            row("2", "N", "Accuracy", "80", 2, second, "2025-01-03", "71")], "71")
+    cfg = make_config(server.url, requests_per_poll=4)  # catalog, benchmarks, board, first paper: then spent
+    assert poll(engine, cfg, clock=clock).details["budget_spent"] == 1
+    assert [r.path for r in server.requests_to(f"{API}/papers/")] == [f"{API}/papers/{first}"]
+    server.log.clear()
+    cfg.sources.paperswithcode.requests_per_poll = 0
+    assert poll(engine, cfg, clock=clock).new == 2
+    assert len(server.requests_to(f"{API}/papers/{first}")) == 1  # what the cut-short poll read was not kept
+    assert code_of(engine, first) == ["https://github.com/example/implementation",
+                                      "https://github.com/example/official"]
+
+
+def test_a_paper_still_without_code_is_asked_again_once_its_check_is_stale(engine, server, recorded):
+    import time
+
+    clock = FakeClock(time.time())  # links are stamped with the wall clock: keep the poll's clock with it
+    paper = "2501.01234"
+    server.route(f"{API}/areas/with-tasks/", catalog(("task-a", 2)))
+    server.route(f"{API}/papers/{paper}", Reply.json({"arxiv_id": paper, "title": "A Paper", "repositories": []}))
+    serve_board(server, "task-a", "A set", [row("1", "M", "Accuracy", "90", 1, paper, "2025-01-03", "71")], "71")
+    cfg = make_config(server.url, resources_recheck_days=14)
+    poll(engine, cfg, clock=clock)
+    assert len(server.requests_to(f"{API}/papers/")) == 1 and code_of(engine, paper) == []
+    server.route(f"{API}/papers/{paper}", recorded("papers_2501.01234_include_resources.json"))  # code appeared
+    for days, asked in ((13, 0), (2, 1), (15, 0)):  # the board is unchanged all along
+        clock.sleep(days * 86400)
+        server.log.clear()
+        poll(engine, cfg, clock=clock)
+        assert len(server.requests_to(f"{API}/papers/")) == asked, days
+    assert len(code_of(engine, paper)) == 2  # found at the stale re-check; once it has code it is not asked again
+
+
 def test_the_request_budget_is_honoured_to_the_request_and_the_next_poll_goes_on(engine, server, clock, recorded):
     serve_ocr(server, recorded)
     subscribe(engine, "ocr")
