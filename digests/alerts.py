@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -62,6 +62,7 @@ class EventView:
     line: str
     categories: tuple[str, ...]
     text: str  # title + abstract, for keyword subscriptions
+    subscribed_by: date | None = None  # a first sync's dated row: news only to task channels subscribed by then
 
 
 def _md_link(text: str, url: str | None) -> str:
@@ -112,12 +113,25 @@ def _describe(session: Session, event: ResultEvent) -> EventView:
         line=line,
         categories=tuple(c.lower() for c in (paper.categories if paper else [])),
         text=f"{paper.title}\n{paper.abstract}".lower() if paper else "",
+        subscribed_by=_day(event.payload.get("subscribed_by") if isinstance(event.payload, dict) else None),
     )
+
+
+def _utc_day(moment: datetime) -> date:
+    return moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC).date()  # SQLite's are naive UTC
+
+
+def _day(value: object) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _matches(sub: Subscription, view: EventView) -> bool:
     if sub.kind == "task":
-        return view.task_slug == sub.target
+        late = view.subscribed_by is not None and _utc_day(sub.created_at) > view.subscribed_by
+        return view.task_slug == sub.target and not late  # a later follower saw the row on the board
     if view.kind != "new_paper_with_code":
         return False
     if sub.kind == "category":

@@ -256,6 +256,7 @@ class ResultRow:
     evidence: str | None = None
     external_id: str | None = None
     news: bool = True
+    news_by: date | None = None  # news only to followers subscribed by this day (a first sync's dated rows)
 
 
 # The Result columns the write path compares and sets (besides the key and first_seen_at).
@@ -293,6 +294,11 @@ class _Pending:
 def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _audience(row: ResultRow) -> dict:
+    """`subscribed_by` in an event's payload: channels that subscribed later are not told (digests.alerts)."""
+    return {"subscribed_by": row.news_by.isoformat()} if row.news_by is not None else {}
 
 
 def _result_payload(session: Session, columns: Mapping, values: Values) -> dict:
@@ -393,7 +399,7 @@ class _Batch:
         if row.result_date and (benchmark.last_result_date is None or row.result_date > benchmark.last_result_date):
             benchmark.last_result_date = row.result_date
         outcome = RecordOutcome(0, created=True, changed=True)
-        base = {**info.context, **_result_payload(self.session, columns, clean)}
+        base = {**info.context, **_result_payload(self.session, columns, clean), **_audience(row)}
         if row.news:
             self._emit(outcome, new, NEW_RESULT, f"b{row.benchmark_id}:{_result_key(model, paper_key)}",
                        info, base)
@@ -442,7 +448,7 @@ class _Batch:
             benchmark.last_result_date = result_date
         if primary is not None and primary in clean and not _same_value(before, clean[primary][0]) and owner:
             values = dict(stored.values)
-            base = {**info.context, **_result_payload(self.session, now_stored, values)}
+            base = {**info.context, **_result_payload(self.session, now_stored, values), **_audience(row)}
             self._check_sota(outcome, info, stored, values, base, before=before, quiet=not row.news)
             info.best.clear()
         return outcome
@@ -677,6 +683,7 @@ def record_result(
     external_id: str | None = None,
     now: datetime | None = None,
     news: bool = True,
+    news_by: date | None = None,
 ) -> RecordOutcome:
     """Upsert a result on (benchmark, model, paper_key) and write its events (a batch of one).
 
@@ -687,11 +694,13 @@ def record_result(
 
     `news=False` stores the row as part of a baseline (a live source's first sync of a
     benchmark): it is written and counts towards the record, but writes no event, so years-old
-    rows are never announced as news.
+    rows are never announced as news. `news_by` (a first sync's row dated since a subscription)
+    limits its events to the channels subscribed by that day.
     """
     row = ResultRow(
         benchmark_id=benchmark_id, model=model, paper_key=paper_key, values=values, source=source,
         verified=verified, paper_id=paper_id, paper_title=paper_title, paper_url=paper_url, code_url=code_url,
         result_date=result_date, extra_data=extra_data, evidence=evidence, external_id=external_id, news=news,
+        news_by=news_by,
     )
     return record_results(session, [row], now=now)[0]

@@ -4,7 +4,9 @@ The first time a live source reads a benchmark, everything on it is history: the
 stored as a baseline and write no event (a channel following the task would otherwise be
 told about years-old results as news). The one exception is a row dated on or after the
 day a channel subscribed to the task: that channel has not seen it, so it is news whether
-or not the board was read before. Every later sync of the benchmark announces what is new
+or not the board was read before; such a row's events carry `subscribed_by` (its date), and
+digests.alerts tells only the channels that subscribed by then (a channel that subscribed
+later saw the row on the board). Every later sync of the benchmark announces what is new
 as usual (`storage.results.record_result` decides new_result / new_sota).
 """
 

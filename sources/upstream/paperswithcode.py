@@ -644,6 +644,7 @@ def store_task(
                     verified=True,
                     external_id=row.ids[0] if row.ids else None,
                     news=is_news(baseline, row.published, followed_since),
+                    news_by=row.published if baseline else None,  # a follower since a later day has seen it
                 )
             )
         _record(session, pending, report, now)  # before the next benchmark asks whether it is a baseline

@@ -526,6 +526,37 @@ def test_on_a_first_sync_rows_dated_since_a_channel_subscribed_are_news(engine, 
         assert events(s, "new_sota")[0].payload["previous"]["model"] == "Conformer"
 
 
+def test_a_first_syncs_dated_row_is_news_only_to_the_channels_subscribed_by_its_date(engine, server, clock):
+    from datetime import UTC, datetime
+
+    from sotabot.digests.alerts import build_alerts
+    from sotabot.storage.models import Delivery
+
+    with Session(engine) as s:
+        for channel, day in (("C-OLD", datetime(2024, 6, 1)), ("C-NEW", datetime(2024, 7, 1))):
+            ch = Channel(platform="slack", workspace="T1", channel=channel)
+            s.add(ch)
+            s.flush()
+            s.add(Subscription(channel_id=ch.id, kind="task", target="speech-recognition", created_at=day))
+        s.commit()
+    fresh = row("6", "Fresh", "WER", "2.0", 1, "2406.00006", "2024-06-01")  # between the two subscriptions
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean", [fresh, *WER_V1])
+    cfg = make_config(server.url)
+    poll(engine, cfg, clock=clock)
+    build_alerts(engine, datetime.fromtimestamp(clock.time(), UTC))
+
+    def told() -> list[str]:
+        with Session(engine) as s:
+            return sorted(s.get(Channel, d.channel_id).channel for d in s.exec(select(Delivery)).all())
+
+    assert told() == ["C-OLD"]  # C-NEW subscribed in July and saw Fresh on the board
+    serve_board(server, "speech-recognition", "LibriSpeech test-clean",
+                [row("7", "Newer", "WER", "1.5", 1, "2412.00007", "2024-12-01"), fresh, *WER_V1])
+    poll(engine, cfg, clock=clock)
+    build_alerts(engine, datetime.fromtimestamp(clock.time(), UTC))
+    assert told() == ["C-NEW", "C-OLD", "C-OLD"]  # a later sync's row is news to every follower
+
+
 def test_the_plan_and_the_coverage_are_shown_by_the_cli(server, tmp_path, monkeypatch, capsys):
     from sotabot.bot.cli import main
 
