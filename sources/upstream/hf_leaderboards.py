@@ -47,7 +47,8 @@ JSON, a body over the cap) leaves the stored data as it was; the outcome is reco
 source_state. The Hub client types every row and fails the whole answer on one it cannot
 type (no `filename` or `author`): that answer is then read row by row, and rows without a
 model, rank or numeric value are skipped, counted (`bad_rows`) and logged once a poll. A poll
-reads at most `max_benchmarks` leaderboards, continuing in rotation from the cursor; `since`
+reads at most `max_benchmarks` leaderboards: a subscribed task's boards every poll (so an alert
+is one poll interval away), then the rest in rotation from the cursor; `since`
 (which has no meaning for undated rows) makes it read every listed benchmark.
 """
 
@@ -85,6 +86,7 @@ from sotabot.sources.upstream.http import (
 )
 from sotabot.sources.upstream.hub_http import Refused, routed
 from sotabot.sources.upstream.news import is_baseline
+from sotabot.sources.upstream.pwc_plan import subscribed_tasks
 from sotabot.storage.db import session_scope
 from sotabot.storage.models import (
     LABEL_CHARS,
@@ -614,13 +616,37 @@ def store_leaderboard(
 # The poll
 
 
-def plan(benchmarks: list[HubBenchmark], after: str | None, budget: int | None) -> list[HubBenchmark]:
-    """Benchmarks to read this poll: sorted by id, starting after the cursor, wrapping round."""
+def plan(
+    benchmarks: list[HubBenchmark], after: str | None, budget: int | None, followed: frozenset[str] = frozenset()
+) -> list[HubBenchmark]:
+    """Benchmarks to read this poll: the `followed` ones (a subscribed task's) every poll, then the
+    rest sorted by id, starting after the cursor, wrapping round, up to `budget` in all."""
     ordered = sorted(benchmarks, key=lambda b: b.repo_id)
     if budget is None or budget >= len(ordered):
         budget = len(ordered)
-    start = next((i for i, b in enumerate(ordered) if after is not None and b.repo_id > after), 0)
-    return (ordered[start:] + ordered[:start])[:budget]
+    first = [b for b in ordered if b.repo_id in followed]
+    rest = [b for b in ordered if b.repo_id not in followed]
+    start = next((i for i, b in enumerate(rest) if after is not None and b.repo_id > after), 0)
+    return (first + rest[start:] + rest[:start])[:budget]
+
+
+def followed_benchmarks(session: Session, benchmarks: list[HubBenchmark]) -> frozenset[str]:
+    """Repo ids whose board belongs to a subscribed task: stored on it, or curated onto it."""
+    tasks = set(subscribed_tasks(session))
+    if not tasks:
+        return frozenset()
+    ids = [EXTERNAL_PREFIX + b.repo_id for b in benchmarks]
+    stored = set()
+    for start in range(0, len(ids), 500):
+        stored.update(session.exec(
+            select(Benchmark.external_id)
+            .join(Task, col(Task.id) == col(Benchmark.task_id))
+            .where(col(Benchmark.external_id).in_(ids[start : start + 500]), col(Task.slug).in_(tasks))
+        ).all())
+    return frozenset(
+        b.repo_id for b in benchmarks
+        if EXTERNAL_PREFIX + b.repo_id in stored or CURATED_BENCHMARKS.get(b.repo_id.lower(), ("",))[0] in tasks
+    )
 
 
 def _load_cursor(raw: str | None) -> str | None:
@@ -685,13 +711,15 @@ def poll(
         report.add("listed", len(listed))
         with Session(engine) as session:
             after = _load_cursor(get_state(session, SOURCE).cursor)
+            followed = followed_benchmarks(session, listed)
             session.commit()
-        chosen = plan(listed, after, None if since is not None else max_benchmarks)
+        chosen = plan(listed, after, None if since is not None else max_benchmarks, followed)
         bad: dict[str, int] = {}
         for bench in chosen:
             if _sync_one(engine, client, config, report, bench, now, bad):
                 break
-            after = bench.repo_id
+            if bench.repo_id not in followed:  # the rotation's place; followed boards are read every poll
+                after = bench.repo_id
         if bad:  # once a poll, not once a row
             named = ", ".join(f"{repo} ({n})" for repo, n in list(bad.items())[:5])
             log.warning(

@@ -411,6 +411,32 @@ def test_many_benchmarks_over_paged_listings_are_read_in_rotation_within_the_pol
         assert len(events(s, "new_sota")) == 0  # rows arrive best first: an import is not news
 
 
+def test_a_subscribed_tasks_boards_are_read_every_poll_before_the_rotation(engine, clock, hf_files):
+    from sotabot.storage.models import Channel, Subscription
+
+    listing = big_listing(hf_files, 12)
+    listing.append(hf_files.summary_like_fixture("TIGER-Lab/MMLU-Pro", tags=["benchmark:official"]))  # curated
+    rows = hf_files.load("leaderboard_example.json")
+    with Session(engine) as s:
+        channel = Channel(platform="slack", workspace="T1", channel="C1")
+        s.add(channel)
+        s.flush()
+        s.add(Subscription(channel_id=channel.id, kind="task", target="mmlu-pro"))
+        s.commit()
+    with FakeUpstream(clock=clock) as srv:
+        srv.route(LIST, Reply.json(listing))
+        for item in listing:
+            srv.route(board_path(item["id"]), Reply.json(rows))
+        read: list[list[str]] = []
+        for _ in range(4):
+            srv.log.clear()
+            assert run(engine, srv, clock, max_benchmarks=5).ok
+            read.append([r.path.split("/")[3] + "/" + r.path.split("/")[4] for r in srv.log if r.path != LIST])
+    assert [boards[0] for boards in read] == ["TIGER-Lab/MMLU-Pro"] * 4  # followed: first, every poll
+    rotation = [b for boards in read for b in boards[1:]]
+    assert rotation[:13] == [*sorted(item["id"] for item in listing[:12]), "org000/bench-000"]  # the rest in turn
+
+
 def test_the_poll_command_reports_the_sync(tmp_path, monkeypatch, capsys, hf_files):
     from sotabot.bot.cli import main
 
