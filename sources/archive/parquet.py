@@ -1,4 +1,4 @@
-"""Reading an archive file in Parquet, as the Hugging Face Hub distributes the dumps, one row group at a time.
+"""Reading an archive file in Parquet, as the Hugging Face Hub distributes the dumps, a batch of rows at a time.
 
 The Hub's `pwc-archive/*` datasets are the JSON dumps written through Arrow's type inference:
 a key missing from some records becomes a null in all of them, an object becomes a struct holding
@@ -22,6 +22,10 @@ from sotabot.sources.archive.records import normalised_batches
 from sotabot.sources.archive.report import ArchiveError, ProgressCallback
 
 MAGIC = b"PAR1"
+# Rows turned into Python objects at once. A Hub shard's row group may hold tens of thousands of
+# rows whose `metrics` struct lists every metric name of the file: as dicts, a whole group would
+# cost gigabytes; a thousand rows at a time cost megabytes.
+BATCH_ROWS = 1000
 
 
 def is_parquet(path: Path) -> bool:
@@ -70,19 +74,26 @@ def check_parquet(path: Path, label: str) -> int:
 
 
 def parquet_records(path: Path, label: str, what: str, progress: ProgressCallback | None = None) -> Iterator[Any]:
-    """The file's rows as JSON-like records, one row group in memory at a time; bad data raises ArchiveError."""
+    """The file's rows as JSON-like records, BATCH_ROWS at a time; bad data raises ArchiveError."""
     pf = _open(path, label)
     total = path.stat().st_size
     meta = pf.metadata
     done = 0
     for index in range(pf.num_row_groups):
-        try:
-            rows = pf.read_row_group(index).to_pylist()
-        except Exception as exc:
-            raise ArchiveError(f"{label}: truncated or invalid Parquet in row group {index} ({_detail(exc)})") from None
-        for row in rows:
-            yield _plain(row)
-        del rows
+        batches = pf.iter_batches(batch_size=BATCH_ROWS, row_groups=[index])
+        while True:
+            try:
+                batch = next(batches, None)
+                rows = batch.to_pylist() if batch is not None else None
+            except Exception as exc:
+                raise ArchiveError(
+                    f"{label}: truncated or invalid Parquet in row group {index} ({_detail(exc)})"
+                ) from None
+            if rows is None:
+                break
+            for row in rows:
+                yield _plain(row)
+            del rows, batch
         group = meta.row_group(index)
         done += sum(group.column(c).total_compressed_size for c in range(group.num_columns))
         if progress:

@@ -54,6 +54,27 @@ def test_records_read_back_as_the_json_records_without_their_nulls(table_files, 
             assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True), source.name
 
 
+def test_a_row_group_is_read_in_batches_of_rows_in_order(links_file, tmp_path, monkeypatch):
+    """A Hub shard's one big row group must not become one list of dicts: rows come BATCH_ROWS at a time."""
+    from sotabot.sources.archive import parquet
+
+    links = parquet_from_json(links_file, tmp_path / "links.parquet", row_group_size=10_000)
+    assert pq.ParquetFile(links).num_row_groups == 1
+    whole = list(parquet_records(links, "links", "links"))
+    sizes: list[int] = []
+    real = pq.ParquetFile.iter_batches
+
+    def watched(self, *args, **kwargs):
+        for batch in real(self, *args, **kwargs):
+            sizes.append(batch.num_rows)
+            yield batch
+
+    monkeypatch.setattr(parquet, "BATCH_ROWS", 2)
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", watched)
+    assert list(parquet_records(links, "links", "links")) == whole
+    assert len(whole) > 2 and max(sizes) == 2 and sum(sizes) == len(whole)
+
+
 def test_parquet_tables_import_the_same_tasks_benchmarks_and_results_as_the_json(
     engine, sqlite_engine, table_files, parquet_tables
 ):
