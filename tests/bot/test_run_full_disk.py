@@ -25,6 +25,7 @@ LEASE_SECONDS = 3.0
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not hasattr(resource, "prlimit"), reason="prlimit is Linux's")
 def test_a_disk_that_refuses_writes_mid_delivery_delays_digests_but_repeats_none(tmp_path):
     url = f"sqlite:///{tmp_path / 'full.db'}"
     _prepare(url, CHANNELS)
