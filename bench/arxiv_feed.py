@@ -15,7 +15,6 @@ file + commit; the baseline is
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
 import sys
@@ -29,6 +28,7 @@ from sqlmodel import Session
 
 from sotabot.sources.upstream.arxiv import parse_rss, store_items
 from sotabot.storage.db import make_engine, upgrade
+from tests.fixture_data import project_fixtures
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS = 2.0
@@ -36,12 +36,8 @@ TARGET_RATIO = 3.0
 
 
 def fixture_path() -> Path:
-    shared = ROOT.parent / "shared" / "fixtures" / "upstream"
-    if shared.exists():
-        return shared / "arxiv_rss_2024_slice.xml"
-    return Path(os.environ.get("SOTABOT_FIXTURES", ROOT / "tests" / "data" / "fixtures")) / "upstream" / (
-        "arxiv_rss_2024_slice.xml"
-    )
+    """The real feed slice in the project's own recorded data (tests/fixtures/upstream)."""
+    return project_fixtures().upstream / "arxiv_rss_2024_slice.xml"
 
 
 def synthetic_feed(n: int, source: bytes) -> bytes:

@@ -30,15 +30,11 @@ from urllib.parse import parse_qsl, urlencode
 import aiohttp
 from aiohttp import web
 
+from tests.fixture_data import project_fixtures
+
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = ROOT.parent / "shared" / "fixtures" / "upstream" / "slack_slash_command_body_bolt.txt"
-# The same body as the fixture (Bolt's own slash-command test payload), for checkouts without it.
-BOLT_BODY = (
-    "token=verification_token&team_id=T111&team_domain=test-domain&channel_id=C111&channel_name=random"
-    "&user_id=W111&user_name=primary-owner&command=%2Fhello-world&text=Hi&enterprise_id=E111"
-    "&enterprise_name=Org+Name&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT111%2F111%2Fxxxxx"
-    "&trigger_id=111.111.xxx"
-)
+# Bolt's own slash-command test payload, from the project's recorded data (tests/fixtures/upstream).
+FIXTURE = project_fixtures().upstream / "slack_slash_command_body_bolt.txt"
 SECRET = "bench-signing-secret-0123456789abcdef"
 ACK_DEADLINE = 3.0
 QUERIES = ["image classification", "object detection", "imagenet classification", "obj det on coco", "help"]
@@ -49,8 +45,8 @@ QUERIES = ["image classification", "object detection", "imagenet classification"
 
 def _seed(db_url: str) -> None:
     """The starter leaderboards (about 190 real tasks), as `sotabot run` loads on a fresh machine."""
+    from sotabot.bot.settings import Config
     from sotabot.sources.archive.starter import ensure_starter_data
-    from sotabot.storage.config import Config
     from sotabot.storage.db import make_engine, upgrade
 
     engine = make_engine(db_url)
@@ -77,7 +73,8 @@ def _serve(app: web.Application) -> None:
 def serve_bot(db_url: str) -> None:
     from sotabot.bot.platforms.slack import build_http_app, build_slack_app
     from sotabot.bot.service import tune_interpreter
-    from sotabot.storage.config import Config, Secret
+    from sotabot.bot.settings import Config
+    from sotabot.storage.config import Secret
     from sotabot.storage.db import make_engine
 
     tune_interpreter()  # as `sotabot run` does
@@ -166,7 +163,7 @@ class Run:
 
 
 def body_template() -> dict[str, str]:
-    raw = FIXTURE.read_text() if FIXTURE.exists() else BOLT_BODY
+    raw = FIXTURE.read_text()
     return dict(parse_qsl(raw, keep_blank_values=True))
 
 

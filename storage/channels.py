@@ -9,7 +9,6 @@ workspace or guild A can never read or change the settings of B. Inserts use
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -144,20 +143,6 @@ def list_subscriptions(session: Session, channel: Channel) -> list[Subscription]
             .order_by(col(Subscription.kind), col(Subscription.target))
         ).all()
     )
-
-
-def subscribers(session: Session, kind: str, targets: Iterable[str]) -> list[tuple[Channel, Subscription]]:
-    """Active channels subscribed to any of `targets` of `kind` (the input of alerts)."""
-    targets = list(targets)
-    if not targets:
-        return []
-    rows = session.exec(
-        select(Channel, Subscription)
-        .join(Subscription, Subscription.channel_id == Channel.id)
-        .where(Subscription.kind == kind, col(Subscription.target).in_(targets), col(Channel.active).is_(True))
-        .order_by(col(Channel.id))
-    ).all()
-    return [(row[0], row[1]) for row in rows]
 
 
 def set_digest(

@@ -509,20 +509,6 @@ def sota_series(
     return points
 
 
-def best_value(session: Session, benchmark_id: int, metric_id: int, *, verified_only: bool = False) -> float | None:
-    """The best numeric value on the benchmark's metric in its direction (higher when unknown)."""
-    pick = func.min if _direction(session, metric_id) == "lower" else func.max
-    query = (
-        select(pick(_V.c.value))
-        .select_from(_R)
-        .join(_V, and_(_V.c.result_id == _R.c.id, _V.c.metric_id == metric_id))
-        .where(_R.c.benchmark_id == benchmark_id)
-    )
-    if verified_only:
-        query = query.where(_R.c.verified.is_(True))
-    return session.execute(query).scalar()
-
-
 def task_metrics(session: Session, task_id: int, dataset: str | None = None) -> list[str]:
     """Metric names of the task's benchmarks (only those of `dataset` when it names one), main benchmark first."""
     task = session.execute(_TASK_SQL, {"task_id": task_id}).first()

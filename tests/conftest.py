@@ -16,10 +16,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from tests.fixture_data import FixtureFiles
+from tests.fixture_data import FixtureFiles, project_fixtures
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "tests" / "fixtures"  # recorded upstream data: README.md there says where each file is from
 
 POSTGRES_URL = os.environ.get("SOTABOT_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
@@ -33,13 +32,13 @@ for _name in list(os.environ):
 @pytest.fixture(scope="session")
 def fixture_files() -> FixtureFiles:
     """Where recorded upstream data lives; the one way tests reach tests/fixtures."""
-    return FixtureFiles(FIXTURES)
+    return project_fixtures()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """`pwc_table_file`: one case per real evaluation-tables file, so each file fails on its own."""
     if "pwc_table_file" in metafunc.fixturenames:
-        files = sorted(FixtureFiles(FIXTURES).pwc_tables.glob("*.json"))
+        files = sorted(project_fixtures().pwc_tables.glob("*.json"))
         assert files, "tests/fixtures/pwc-evaluation-tables holds no tables"
         metafunc.parametrize("pwc_table_file", files, ids=[f.stem for f in files])
 

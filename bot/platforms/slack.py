@@ -281,13 +281,6 @@ def render_payloads(msg: Message) -> list[dict[str, Any]]:
         return render_slack(Message.error("Sorry, that answer could not be displayed."))
 
 
-async def deliver_reply(
-    msg: Message, channel: str, respond: Callable[..., Any], client: AsyncWebClient | None
-) -> None:
-    """Post `msg` through `respond` (a response_url), then upload its charts to `channel`."""
-    await deliver_payloads(render_payloads(msg), msg.ephemeral, channel, respond, client)
-
-
 async def deliver_payloads(
     payloads: list[dict[str, Any]],
     ephemeral: bool,

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from sotabot.digests.message import MD_ESCAPABLE, md_escape
+from sotabot.digests.message import md_escape
 
 ELLIPSIS = "…"
-ESCAPABLE = MD_ESCAPABLE
 
 SpanKind = Literal["text", "bold", "italic", "code", "link"]
 

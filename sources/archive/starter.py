@@ -10,8 +10,8 @@ writer lock, and the second import changes nothing.
 Right after that import, `sources/data/starter-claims.json` (rebuilt by
 `python -m tools.build_starter_claims`) adds a small set of recent results as their authors
 claim them in their abstracts (Object Detection, Semantic Segmentation, ImageNet, ...), stored
-as unverified claims with the abstract sentence as evidence. Their events are stamped as
-alerted in the same transaction: starter history is never announced as news.
+as unverified claims with the abstract sentence as evidence. The events these writes create
+are deleted in the same transaction: starter history is never listed or announced as news.
 """
 
 from __future__ import annotations
@@ -179,8 +179,8 @@ def _add_aliases(session: Session, created: list[Task]) -> None:
 def load_starter_claims(engine: Engine, path: Path = CLAIMS_FILE, config: Any = None) -> int:
     """Record the shipped abstract claims as unverified results; returns how many rows are new.
 
-    One transaction: tasks, datasets, benchmarks, metrics, results, aliases, and `alerted_at`
-    on every event these writes created.
+    One transaction: tasks, datasets, benchmarks, metrics, results and aliases; the events
+    these writes created are deleted before it commits.
     """
     if not path.exists():
         log.warning("starter claims not found at %s", path)

@@ -112,22 +112,6 @@ def test_bad_keys_and_targets_are_refused(engine: Engine) -> None:
                 store.subscribe(s, ch, kind, target)
 
 
-def test_subscribers_are_the_active_channels_following_a_target(engine: Engine) -> None:
-    with session_scope(engine) as s:
-        a = store.get_or_create_channel(s, "slack", "T1", "C1")
-        b = store.get_or_create_channel(s, "discord", "G1", "9")
-        gone = store.get_or_create_channel(s, "slack", "T1", "C-gone")
-        for ch in (a, b, gone):
-            store.subscribe(s, ch, "task", "object-detection")
-        store.subscribe(s, a, "task", "image-classification")
-        gone.active = False
-        s.add(gone)
-    with session_scope(engine) as s:
-        found = store.subscribers(s, "task", ["object-detection"])
-        assert sorted((c.platform, c.channel) for c, _ in found) == [("discord", "9"), ("slack", "C1")]
-        assert store.subscribers(s, "task", []) == []
-
-
 def test_deleting_a_channel_deletes_its_subscriptions(engine: Engine) -> None:
     with session_scope(engine) as s:
         ch = store.get_or_create_channel(s, "slack", "T1", "C1")

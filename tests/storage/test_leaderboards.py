@@ -15,7 +15,6 @@ from sqlmodel import Session, select
 
 from sotabot.storage.leaderboards import (
     LookupProblem,
-    best_value,
     leaderboard,
     sota_series,
     task_benchmarks,
@@ -413,10 +412,11 @@ def test_sota_series_marks_each_new_best_in_the_metric_direction(data):
     ]
     assert [p.date for p in series] == sorted(p.date for p in series)
     assert series[0].paper_title == "Zaremba"
-    assert best_value(data.s, b.id, data.metrics["Test perplexity"].id) == 10.0  # undated rows count for the best
+    best = leaderboard(data.s, t.id).rows[0]  # undated rows stay out of the series but count on the board
+    assert (best.model, best.value) == ("Undated", 10.0)
 
 
-def test_sota_series_and_best_value_for_higher_is_better(data):
+def test_sota_series_and_the_board_for_higher_is_better(data):
     t = data.task("Task")
     b = data.bench(t, "D", [("Accuracy", "higher")])
     data.row(b, "A", {"Accuracy": 70.0}, date(2019, 1, 1))
@@ -426,9 +426,8 @@ def test_sota_series_and_best_value_for_higher_is_better(data):
     m = data.metrics["Accuracy"].id
     assert [p.is_record for p in sota_series(data.s, b.id, m)] == [True, True, False, True]
     assert [p.model for p in sota_series(data.s, b.id, m, verified_only=True)] == ["A", "B", "C"]
-    assert best_value(data.s, b.id, m) == 99.0
-    assert best_value(data.s, b.id, m, verified_only=True) == 75.0
-    assert best_value(data.s, b.id, data.metric("Unused").id) is None
+    board = leaderboard(data.s, t.id)
+    assert [(r.model, r.value, r.verified) for r in board.rows[:2]] == [("Claim", 99.0, False), ("B", 75.0, True)]
 
 
 @pytest.mark.parametrize(

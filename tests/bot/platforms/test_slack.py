@@ -34,7 +34,8 @@ from sotabot.bot.platforms.slack import (
     build_socket_mode_handler,
     close_slack_app,
     context_from_body,
-    deliver_reply,
+    deliver_payloads,
+    render_payloads,
     workspace_key,
 )
 from sotabot.bot.settings import Config
@@ -309,6 +310,11 @@ def test_http_mode_refuses_to_start_without_a_signing_secret(engine, fake_slack)
     with pytest.raises(ConfigError) as err:
         build_slack_app(engine, config)
     assert err.value.key == "slack.signing_secret"
+
+
+async def deliver_reply(msg: Message, channel: str, respond: AsyncRespond, client: AsyncWebClient | None) -> None:
+    """What the app does with a computed answer (Answerer.compute, then .answer): render, then deliver."""
+    await deliver_payloads(render_payloads(msg), msg.ephemeral, channel, respond, client)
 
 
 async def test_the_chart_is_uploaded_first_and_shown_inside_the_answer(fake_slack, tmp_path: Path):
