@@ -2,7 +2,9 @@
 
 Researchers name benchmarks by their dataset. When the query is not a task name or alias but
 names a dataset family (case, punctuation and spacing aside: "cifar10" = "CIFAR-10"; a split after
-it: "coco" = COCO, COCO test-dev, COCO minival; a version: "squad" = SQuAD1.1, SQuAD v2.0), the
+it: "coco" = COCO, COCO test-dev, COCO minival; a version: "squad" = SQuAD1.1, SQuAD v2.0) or a dataset
+the importer would merge with a stored one (`dataset_key`: "SQuAD v1.1" = SQuAD1.1, "wmt 2014 en-de" =
+WMT2014 English-German), the
 answer is that dataset's board in the task it usually means (`DATASET_TASKS`: COCO is object
 detection) or else the task that uses it most (results summed over the family), and the other
 tasks on it are named. Within the task, the canonical benchmark wins among the
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from sotabot.bot.lookup.index import TaskIndex, TaskRef, fast_normalise, task_index
+from sotabot.sources.normalise.variants import dataset_key
 from sotabot.storage.leaderboards import Prefer
 
 MIN_QUERY_CHARS = 3  # "mt" names too many things
@@ -64,8 +67,10 @@ def resolve_dataset(session: Session, text: str, prefer: Prefer | None = None) -
     if len(key.replace(" ", "")) < MIN_QUERY_CHARS:
         return None
     idx = task_index(session)
+    same = set(idx.dataset_keys.get(dataset_key(text), ()))  # the spellings the importer merges with it
     key = _split(key)
-    hits = [entry for name, entries in idx.datasets.items() if _names_family(_split(name), key) for entry in entries]
+    hits = [entry for name, entries in idx.datasets.items() if name in same or _names_family(_split(name), key)
+            for entry in entries]
     hits = [h for h in hits if h[0] in idx.refs]
     if not hits:
         return None
@@ -80,7 +85,8 @@ def resolve_dataset(session: Session, text: str, prefer: Prefer | None = None) -
     dataset = max(names, key=lambda n: (names[n], n))
     preference = prefer(idx.refs[task_id].slug) if prefer else None
     for wanted in preference.datasets if preference else ():
-        match = next((n for n in names if fast_normalise(n) == fast_normalise(wanted)), None)
+        match = next((n for n in names if fast_normalise(n) == fast_normalise(wanted)), None) or next(
+            (n for n in names if dataset_key(n) == dataset_key(wanted)), None)  # as spelt, else a variant
         if match:
             dataset = match
             break
