@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from sotabot.bot.lookup.index import TaskIndex, TaskRef, fast_normalise, task_index
+from sotabot.digests.message import md_escape
 from sotabot.sources.normalise.variants import dataset_key
 from sotabot.storage.leaderboards import Prefer
 
 MIN_QUERY_CHARS = 3  # "mt" names too many things
 _LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
+OTHER_TASKS_SHOWN = 5  # in the "also a benchmark of" footer
 FAMILY_EXTRA_WORDS = 2  # "COCO test-dev" is COCO; "COCO Visual Question Answering (VQA) ..." is another dataset
 
 
@@ -32,6 +34,15 @@ class DatasetAnswer:
     task: TaskRef
     dataset: str  # the dataset name to open the task's leaderboard on
     others: list[TaskRef]  # other tasks with a benchmark on the dataset, most results first
+
+    def others_note(self, shown: int = OTHER_TASKS_SHOWN) -> str | None:
+        """The footer naming the other tasks on the dataset (neutral Markdown), so that chat and the
+        terminal say the same; None when no other task uses it."""
+        if not self.others:
+            return None
+        names = ", ".join(md_escape(t.name) for t in self.others[:shown])
+        more = len(self.others) - shown
+        return f"{md_escape(self.dataset)} is also a benchmark of: {names}" + (f" and {more} more" if more > 0 else "")
 
 
 def _split(key: str) -> str:
