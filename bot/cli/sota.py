@@ -25,6 +25,8 @@ from sotabot.bot.cli.app import App, UserError
 from sotabot.bot.lookup.datasets import resolve_dataset
 from sotabot.bot.lookup.index import TaskRef
 from sotabot.bot.lookup.resolve import Resolution, resolve_task, search_tasks
+from sotabot.bot.render.terminal import render_terminal
+from sotabot.digests.message import Context, Message
 from sotabot.sources.normalise.canonical import canonical_preference
 from sotabot.sources.provenance import Provenance, board_provenance
 from sotabot.storage.leaderboards import Leaderboard, LookupProblem, leaderboard, sota_series
@@ -130,6 +132,7 @@ def _sota(args: argparse.Namespace, app: App) -> int:
         raise UserError('which task? e.g. sotabot sota "image classification"')
     prefer = canonical_preference(app.config.canonical)
     dataset = args.dataset
+    by_dataset = None
     with _session(app) as session:
         res = resolve_task(session, query, limit=5)
         if res.how not in ("exact", "alias") and not dataset:
@@ -166,6 +169,9 @@ def _sota(args: argparse.Namespace, app: App) -> int:
     else:
         _print_board(board, query, res)
         Console(highlight=False).print(Text(provenance.footer(), style="dim"), soft_wrap=True)
+        note = by_dataset.others_note() if by_dataset is not None else None
+        if note:  # the other tasks on the dataset: chat's footer, through the terminal renderer
+            render_terminal(Message(text=note, blocks=[Context(note)]), Console(highlight=False, soft_wrap=True))
         if args.chart:
             Console(highlight=False).print(Text(f"chart written to {args.chart}", style="dim"), soft_wrap=True)
     return 0

@@ -24,7 +24,6 @@ from __future__ import annotations
 import bisect
 import heapq
 import re
-import time
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -42,7 +41,7 @@ FUZZY_MIN_CHARS = 4
 UNION_CACHE_MIN = 2000  # name sets at least this big are kept for the next keystroke...
 UNION_CACHE_SIZE = 16  # ...this many of them per index
 TYPO_SCORE = 80.0  # fuzz.ratio for a misspelt word
-DATASET_TTL_SECONDS = 60.0
+DATASET_CACHE_SIZE = 1000  # tasks whose dataset labels a Completer keeps
 
 
 @dataclass
@@ -57,6 +56,7 @@ class Completer:
     vocab_blob: str = ""  # "\n".join(vocab), scanned for words containing the query
     vocab_starts: list[int] = field(default_factory=list)
     unions: dict[str, frozenset[int]] = field(default_factory=dict)  # see _union
+    dataset_labels: dict[str, list[str]] = field(default_factory=dict)  # task as typed -> see complete_dataset
 
     @classmethod
     def build(cls, index: TaskIndex) -> Completer:
@@ -218,22 +218,23 @@ def _fix_typo(idx: Completer, word: str) -> str:
     return idx.vocab[best[2]] if best is not None else word
 
 
-_DATASETS: dict[tuple[int, str], tuple[float, list[str]]] = {}
-
-
 def complete_dataset(engine: Engine, task_text: str, prefix: str, limit: int = MAX_CHOICES) -> list[str]:
-    """Dataset labels of the task's benchmarks (most results first) containing what was typed."""
+    """Dataset labels of the task's benchmarks (most results first) containing what was typed.
+
+    The labels of a task are kept on the current `Completer`, so they live exactly as long as the
+    index snapshot `/sota` answers from: a new benchmark changes the index's stamp, the next
+    keystroke gets a new Completer and reads them again (no timer of its own)."""
     limit = max(0, min(limit, MAX_CHOICES))
     if limit == 0 or not isinstance(task_text, str) or not task_text.strip():
         return []
-    key = (id(engine), task_text.strip().lower()[:300])
-    cached = _DATASETS.get(key)
-    if cached is None or time.monotonic() - cached[0] > DATASET_TTL_SECONDS:
-        cached = (time.monotonic(), _dataset_labels(engine, task_text))
-        if len(_DATASETS) > 1000:
-            _DATASETS.clear()
-        _DATASETS[key] = cached
-    labels = cached[1]
+    completer = task_index(engine).completer
+    key = task_text.strip().lower()[:300]
+    labels = completer.dataset_labels.get(key)
+    if labels is None:
+        labels = _dataset_labels(engine, task_text)
+        if len(completer.dataset_labels) >= DATASET_CACHE_SIZE:
+            completer.dataset_labels.clear()
+        completer.dataset_labels[key] = labels
     want = normalise(prefix if isinstance(prefix, str) else "")[:MAX_QUERY_CHARS]
     if not want:
         return labels[:limit]

@@ -2,7 +2,9 @@
 
 Researchers name benchmarks by their dataset. When the query is not a task name or alias but
 names a dataset family (case, punctuation and spacing aside: "cifar10" = "CIFAR-10"; a split after
-it: "coco" = COCO, COCO test-dev, COCO minival; a version: "squad" = SQuAD1.1, SQuAD v2.0), the
+it: "coco" = COCO, COCO test-dev, COCO minival; a version: "squad" = SQuAD1.1, SQuAD v2.0) or a dataset
+the importer would merge with a stored one (`dataset_key`: "SQuAD v1.1" = SQuAD1.1, "wmt 2014 en-de" =
+WMT2014 English-German), the
 answer is that dataset's board in the task it usually means (`DATASET_TASKS`: COCO is object
 detection) or else the task that uses it most (results summed over the family), and the other
 tasks on it are named. Within the task, the canonical benchmark wins among the
@@ -17,10 +19,13 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from sotabot.bot.lookup.index import TaskIndex, TaskRef, fast_normalise, task_index
+from sotabot.digests.message import md_escape
+from sotabot.sources.normalise.variants import dataset_key
 from sotabot.storage.leaderboards import Prefer
 
 MIN_QUERY_CHARS = 3  # "mt" names too many things
 _LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
+OTHER_TASKS_SHOWN = 5  # in the "also a benchmark of" footer
 FAMILY_EXTRA_WORDS = 2  # "COCO test-dev" is COCO; "COCO Visual Question Answering (VQA) ..." is another dataset
 
 
@@ -29,6 +34,15 @@ class DatasetAnswer:
     task: TaskRef
     dataset: str  # the dataset name to open the task's leaderboard on
     others: list[TaskRef]  # other tasks with a benchmark on the dataset, most results first
+
+    def others_note(self, shown: int = OTHER_TASKS_SHOWN) -> str | None:
+        """The footer naming the other tasks on the dataset (neutral Markdown), so that chat and the
+        terminal say the same; None when no other task uses it."""
+        if not self.others:
+            return None
+        names = ", ".join(md_escape(t.name) for t in self.others[:shown])
+        more = len(self.others) - shown
+        return f"{md_escape(self.dataset)} is also a benchmark of: {names}" + (f" and {more} more" if more > 0 else "")
 
 
 def _split(key: str) -> str:
@@ -64,8 +78,10 @@ def resolve_dataset(session: Session, text: str, prefer: Prefer | None = None) -
     if len(key.replace(" ", "")) < MIN_QUERY_CHARS:
         return None
     idx = task_index(session)
+    same = set(idx.dataset_keys.get(dataset_key(text), ()))  # the spellings the importer merges with it
     key = _split(key)
-    hits = [entry for name, entries in idx.datasets.items() if _names_family(_split(name), key) for entry in entries]
+    hits = [entry for name, entries in idx.datasets.items() if name in same or _names_family(_split(name), key)
+            for entry in entries]
     hits = [h for h in hits if h[0] in idx.refs]
     if not hits:
         return None
@@ -80,7 +96,8 @@ def resolve_dataset(session: Session, text: str, prefer: Prefer | None = None) -
     dataset = max(names, key=lambda n: (names[n], n))
     preference = prefer(idx.refs[task_id].slug) if prefer else None
     for wanted in preference.datasets if preference else ():
-        match = next((n for n in names if fast_normalise(n) == fast_normalise(wanted)), None)
+        match = next((n for n in names if fast_normalise(n) == fast_normalise(wanted)), None) or next(
+            (n for n in names if dataset_key(n) == dataset_key(wanted)), None)  # as spelt, else a variant
         if match:
             dataset = match
             break

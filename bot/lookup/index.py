@@ -30,6 +30,7 @@ from sqlmodel import Session
 
 from sotabot.sources.normalise import taxonomy
 from sotabot.sources.normalise.taxonomy import normalise
+from sotabot.sources.normalise.variants import dataset_key
 
 if TYPE_CHECKING:
     from sotabot.bot.lookup.complete import Completer
@@ -86,6 +87,15 @@ class TaskIndex:
     def rank_key(self, task_id: int) -> tuple[int, str]:
         """Most popular first, then by name: the tie-break of every listing."""
         return (-self.popularity.get(task_id, 0), self.refs[task_id].name.lower())
+
+    @cached_property
+    def dataset_keys(self) -> dict[str, list[str]]:
+        """The importer's merge key of each dataset name (`variants.dataset_key`: "SQuAD v1.1" and
+        "SQuAD1.1" are one dataset) -> its spellings among the keys of `datasets`; derived on first use."""
+        keys: dict[str, list[str]] = defaultdict(list)
+        for name in self.datasets:
+            keys[dataset_key(name)].append(name)
+        return dict(keys)
 
     @cached_property
     def matcher(self) -> Matcher:

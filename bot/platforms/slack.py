@@ -49,7 +49,7 @@ from sotabot.bot.platforms.slack_events import (
     register_actions,
     register_lifecycle,
 )
-from sotabot.bot.platforms.slack_files import inline_files
+from sotabot.bot.platforms.slack_files import inline_files, send_answer
 from sotabot.bot.render.slack import render_slack
 from sotabot.bot.settings import Config
 from sotabot.digests.message import Message
@@ -295,7 +295,7 @@ async def deliver_payloads(
     for payload in payloads[:MAX_RESPONSES]:
         payload = await inline_files(payload, client)
         try:
-            sent = await respond(text=payload["text"], blocks=payload.get("blocks"), response_type=response_type)
+            sent = await send_answer(respond, payload, response_type=response_type)
         except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
             log.warning("slack respond failed: %s", type(exc).__name__)
             return

@@ -128,7 +128,7 @@ def register_actions(app: AsyncApp, engine: Engine, config: Any, workspace_of: A
 
     from sotabot.bot.commands import CommandContext
     from sotabot.bot.commands.actions import handle_action
-    from sotabot.bot.platforms.slack_files import inline_files
+    from sotabot.bot.platforms.slack_files import inline_files, send_answer
     from sotabot.bot.render.slack import render_slack
 
     async def on_action(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -152,14 +152,19 @@ def register_actions(app: AsyncApp, engine: Engine, config: Any, workspace_of: A
             ctx = replace(ctx, can_manage=await managers.allows(client if bot_token else None, ctx.user))
         reply = await asyncio.to_thread(handle_action, engine, config, ctx, str(action.get("action_id")), str(value))
         payload = await inline_files(render_slack(reply.message)[0], client if bot_token else None)
-        message: dict[str, Any] = {"text": payload["text"], "blocks": payload.get("blocks")}
+        message: dict[str, Any] = {}
         if reply.mode == "replace":
             message["replace_original"] = True
         else:
             message["replace_original"] = False
             message["response_type"] = "in_channel" if reply.mode == "post" else "ephemeral"
+        webhook = AsyncWebhookClient(url=str(response_url))
+
+        async def send(**fields: Any) -> Any:
+            return await webhook.send_dict(fields)
+
         try:
-            sent = await AsyncWebhookClient(url=str(response_url)).send_dict(message)
+            sent = await send_answer(send, payload, **message)
         except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
             log.warning("slack action answer failed: %s", type(exc).__name__)
             return

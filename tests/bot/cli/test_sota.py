@@ -281,3 +281,28 @@ def test_chart_writes_a_png_that_decodes_for_the_benchmark_shown(db, capsys, tmp
         assert code == 0 and "chart written to" in out
         height, width, channels = matplotlib.image.imread(target).shape  # a real, decodable PNG
         assert width > 600 and height > 300 and channels in (3, 4)
+
+
+def test_a_dataset_query_names_the_other_tasks_on_the_dataset_as_chat_does(tmp_path, monkeypatch, capsys):
+    """`sotabot sota coco` is COCO's object-detection board; COCO is also an Instance Segmentation
+    benchmark, and the terminal says so in the words chat uses."""
+    from sotabot.bot.commands import CommandContext, handle
+    from sotabot.bot.render.inline import plain_text
+    from sotabot.bot.settings import Config
+    from sotabot.digests.message import Context
+    from sotabot.sources.archive.starter import ensure_starter_data
+
+    url = f"sqlite:///{tmp_path / 'starter.db'}"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOTABOT_DATABASE__URL", url)
+    engine = make_engine(url)
+    upgrade(engine)
+    ensure_starter_data(engine)
+    chat = handle(engine, Config(), CommandContext(platform="slack", workspace="T1", channel="C1", user="U1"),
+                  "/sota coco", charts=False)
+    engine.dispose()
+    (note,) = [plain_text(b.text) for b in chat.blocks if isinstance(b, Context) and "also a benchmark of" in b.text]
+    assert "Instance Segmentation" in note
+    code, out, _ = run(capsys, "sota", "coco")
+    assert code == 0 and "Object Detection · COCO test-dev" in out
+    assert note in out

@@ -27,6 +27,7 @@ from sotabot.storage.db import make_engine, session_scope
 from sotabot.storage.models import Channel, Paper, PaperRepo, Repo, Subscription, Task, TaskAlias
 from tests.bot.platform_limits import discord_problems, slack_problems
 from tests.fixture_data import FixtureFiles
+from tests.storage.test_leaderboards import Data
 
 FILES = ("redditsota.json", "squad.json")
 CONFIG = Config()
@@ -397,6 +398,18 @@ def test_dataset_autocomplete_lists_the_tasks_datasets(db: Engine) -> None:
     assert set(complete_dataset(db, "question-answering", "squad")) == {"SQuAD1.1", "SQuAD2.0"}
     assert len(complete_dataset(db, "question answering", "")) <= 25
     assert complete_dataset(db, "no such task at all qq", "") == []
+
+
+def test_dataset_autocomplete_and_sota_agree_as_soon_as_a_benchmark_lands(db: Engine) -> None:
+    """One task index, one staleness rule: the choices Discord offers come from the snapshot `/sota` answers from."""
+    assert complete_dataset(db, "question-answering", "zz") == []  # asked once: what it knows is kept
+    with session_scope(db) as s:
+        task = s.exec(select(Task).where(Task.slug == "question-answering")).one()
+        data = Data(s)
+        data.row(data.bench(task, "ZZ QA Bench", [("ZZ F1", "higher")]), "ZZ Reader", {"ZZ F1": 99.0})
+    assert complete_dataset(db, "question-answering", "zz") == ["ZZ QA Bench"]
+    answer = ask(db, "question answering on ZZ QA Bench")
+    assert answer.text.startswith("State of the art on Question Answering \\(ZZ QA Bench")
 
 
 def test_subscriptions_listing_is_within_limits_with_many_entries(db: Engine) -> None:

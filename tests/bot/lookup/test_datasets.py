@@ -101,6 +101,21 @@ def test_dataset_queries_on_the_starter_set(starter, query, task, dataset):
 
 
 @pytest.mark.parametrize(
+    ("query", "task", "dataset"),
+    [
+        ("SQuAD v1.1", "Question Answering", "SQuAD1.1"),
+        ("SQuAD v2.0", "Question Answering", "SQuAD2.0"),
+        ("wmt 2014 en-de", "Machine Translation", "WMT2014 English-German"),  # a curated variant
+    ],
+)
+def test_a_dataset_spelt_as_the_importer_merges_it_answers_with_its_board(starter, query, task, dataset):
+    """The importer merges "SQuAD v1.1" into "SQuAD1.1" (sources.normalise.variants.dataset_key): the query
+    spelt either way is the same dataset."""
+    msg = handle(starter, Config(), CTX, f"/sota {query}", charts=False)
+    assert msg.text.startswith(f"State of the art on {task} \\({dataset},"), msg.text
+
+
+@pytest.mark.parametrize(
     ("query", "task"),
     [
         ("img classification", "Image Classification"),
