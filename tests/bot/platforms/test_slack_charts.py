@@ -15,9 +15,10 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from sotabot.bot.platforms.slack import build_http_app, build_slack_app, deliver_reply
+from sotabot.bot.platforms.slack import build_http_app, build_slack_app
 from sotabot.digests.message import Image, Message, Section
 from sotabot.storage.config import Secret
+from tests.bot.platforms.test_slack import deliver_reply
 from tests.fakes.slack_api import FILE_ID, PERMALINK, FakeSlackApi
 
 
