@@ -23,8 +23,10 @@ from sotabot.storage.results import CLAIM_SOURCE
 SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
     ARCHIVE_SOURCE: ("Papers with Code archive", (STATE_PREFIX,)),
     "pwc_api": ("paperswithcode.co", ("paperswithcode",)),
-    "hf": ("Hugging Face leaderboards", ("hf-leaderboards",)),
-    CLAIM_SOURCE: ("claims in arXiv abstracts (unverified)", (f"{STATE_PREFIX}starter",)),
+    "hf": ("Hugging Face Hub benchmark leaderboards", ("hf-leaderboards",)),
+    # dated by the claim extractor's runs (sources.claims.store.SOURCE); the shipped starter claims are the
+    # starter set's, so while the extractor has never run the claims name no date
+    CLAIM_SOURCE: ("claims in arXiv abstracts (unverified)", ("claims",)),
 }
 STARTER_NAME = "starter set (results up to 2022)"
 UPDATE_HINT = "run `sotabot data update` for the full archive"
@@ -49,15 +51,15 @@ class Provenance:
 
     def footer(self) -> str:
         """One plain line: "Papers with Code archive, imported 2026-12-01 · paperswithcode.co, synced 2026-11-30",
-        or "starter set (results up to 2022) · run `sotabot data update` for the full archive"."""
+        or "starter set (results up to 2022) · run `sotabot data update` for the full archive". A source with
+        no recorded refresh is named without a date (never "synced" when it never was)."""
         parts = []
         for source in self.sources:
-            if source.name == STARTER_NAME:
-                parts.append(STARTER_NAME)
+            if source.name == STARTER_NAME or source.updated_at is None:
+                parts.append(source.name)
                 continue
-            when = source.updated_at.date().isoformat() if source.updated_at else "date unknown"
             verb = "imported" if source.name == SOURCES[ARCHIVE_SOURCE][0] else "synced"
-            parts.append(f"{source.name}, {verb} {when}")
+            parts.append(f"{source.name}, {verb} {source.updated_at.date().isoformat()}")
         if self.starter_only:
             parts.append(UPDATE_HINT)
         return " · ".join(parts)

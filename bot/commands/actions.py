@@ -21,10 +21,10 @@ from sqlalchemy.engine import Engine
 
 from sotabot.bot.commands.channel import channel_for, not_allowed, valid_context
 from sotabot.bot.commands.context import CommandContext, cut
-from sotabot.bot.commands.leaderboard import _chart, leaderboard_message
+from sotabot.bot.commands.leaderboard import _chart, board_message
 from sotabot.bot.render.inline import escape
 from sotabot.bot.settings import Config
-from sotabot.digests.message import Actions, Context, Control, Message, Section
+from sotabot.digests.message import Actions, Control, Message, Section
 from sotabot.sources.normalise.canonical import canonical_preference
 from sotabot.storage import channels as channel_store
 from sotabot.storage.db import session_scope
@@ -154,9 +154,9 @@ def _act(engine: Engine, config: Config, ctx: CommandContext, action: str, value
         if board is None or board.benchmark_id != state.benchmark_id:
             return ActionReply(Message.error(STALE), "private")
         chart = _chart(session, board) if action == CHART and charts and board.metric_id is not None else None
-    msg = leaderboard_message(board, chart_path=chart)
-    if action == CHART and chart is None:
-        msg.blocks.append(Context("No chart for this benchmark: too few dated results on its metric."))
+        notes = ["No chart for this benchmark: too few dated results on its metric."] if (
+            action == CHART and chart is None) else []
+        msg = board_message(session, board, chart_path=chart, notes=notes)
     msg.blocks.append(controls(board, choices, rows=state.rows))
     return ActionReply(msg, "post" if action == SHARE else "replace")
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from sotabot.bot.commands import CommandContext, handle
 from sotabot.bot.commands.actions import (
     CHART,
+    DATASET,
     MAX_ROWS,
+    METRIC,
     MORE,
     SHARE,
     SUBSCRIBE,
@@ -13,7 +15,8 @@ from sotabot.bot.commands.actions import (
     handle_action,
 )
 from sotabot.bot.settings import Config
-from sotabot.digests.message import Actions, Image, Message, Table
+from sotabot.digests.message import Actions, Context, Image, Message, Table
+from sotabot.sources.archive.hub import record_import
 from tests.bot.interactive_boards import MODELS, seed_interactive
 
 CTX = CommandContext(platform="slack", workspace="T1", channel="C1", user="U1")
@@ -73,3 +76,23 @@ def test_stale_and_forged_values_get_a_private_answer(engine) -> None:
     for action, value in ((MORE, "77.77.0.10"), (MORE, "1; drop"), ("sota.nope", "1.1.0.10"), (SUBSCRIBE, "")):
         reply = handle_action(engine, Config(), CTX, action, value)
         assert reply.mode == "private" and reply.message.kind == "error", (action, value)
+
+
+def footer_of(msg: Message) -> str:
+    """The last line of text under the board (above its controls): the provenance footer."""
+    return [b.text for b in msg.blocks if isinstance(b, Context)][-1]
+
+
+def test_every_click_answers_with_the_same_provenance_footer_as_the_command(engine) -> None:
+    seed_interactive(engine)
+    record_import(engine, "pwc-archive/evaluation-tables", "abc123")
+    first = handle(engine, Config(), CTX, "image classification", charts=False)
+    footer = footer_of(first)
+    assert footer.startswith("Papers with Code archive, imported ")
+    controls = controls_of(first)
+    clicks = [(MORE, controls[MORE].value), (CHART, controls[CHART].value), (SHARE, controls[SUBSCRIBE].value),
+              (DATASET, controls[DATASET].options[1][1]), (METRIC, controls[METRIC].options[1][1])]
+    for action, value in clicks:
+        reply = handle_action(engine, Config(), CTX, action, value, charts=False)
+        assert reply.message.kind != "error", action
+        assert footer_of(reply.message) == footer, action
