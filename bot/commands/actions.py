@@ -19,6 +19,7 @@ from typing import Literal
 
 from sqlalchemy.engine import Engine
 
+from sotabot.bot.commands import lifecycle
 from sotabot.bot.commands.channel import channel_for, not_allowed, valid_context
 from sotabot.bot.commands.context import CommandContext, cut
 from sotabot.bot.commands.leaderboard import _chart, board_message
@@ -162,10 +163,13 @@ def _act(engine: Engine, config: Config, ctx: CommandContext, action: str, value
 
 
 def _subscribe(engine: Engine, config: Config, ctx: CommandContext, state: BoardState) -> ActionReply:
+    """"Subscribe this channel", checked and answered as `/sota subscribe TASK` is (permission, a channel,
+    and where the platform says the bot cannot post, how to invite it)."""
     if not ctx.can_manage:
         return ActionReply(not_allowed(ctx, "subscriptions", "subscribe"), "private")
     if not valid_context(ctx):
         return ActionReply(Message.error("Subscriptions need a channel; this conversation has none."), "private")
+    lifecycle.before_command(engine, ctx)
     with session_scope(engine) as session:
         task = session.get(Task, state.task_id)
         if task is None:
@@ -175,4 +179,6 @@ def _subscribe(engine: Engine, config: Config, ctx: CommandContext, state: Board
         name = task.name
     said = (f"This channel now follows **{escape(name)}**." if added
             else f"This channel already follows **{escape(name)}**.")
-    return ActionReply(Message(text=said, blocks=[Section(said)], ephemeral=True), "private")
+    reply = Message(text=said, blocks=[Section(said)], ephemeral=True)
+    lifecycle.after_command(engine, ctx, "subscribe", reply)
+    return ActionReply(reply, "private")

@@ -63,6 +63,10 @@ class FakeSlackApi:
     def __exit__(self, *exc: object) -> None:
         self._server.__exit__(*exc)
 
+    def requests_to(self, method: str) -> list[LoggedRequest]:
+        """The calls of one Web API method ("conversations.info"), oldest first."""
+        return self._server.requests_to(f"/api/{method}")
+
     def invite(self, channel: str) -> None:
         """The bot is added to a private channel."""
         self.not_member.discard(channel)

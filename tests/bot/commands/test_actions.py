@@ -96,3 +96,22 @@ def test_every_click_answers_with_the_same_provenance_footer_as_the_command(engi
         reply = handle_action(engine, Config(), CTX, action, value, charts=False)
         assert reply.message.kind != "error", action
         assert footer_of(reply.message) == footer, action
+
+
+def test_subscribe_this_channel_is_checked_like_the_subscribe_command(engine) -> None:
+    """Where the platform says the bot cannot post, the button answers as `/sota subscribe` does: invite it."""
+    from dataclasses import replace
+
+    from sotabot.bot.commands.lifecycle import invite_hint
+
+    seed_interactive(engine)
+    value = controls_of(handle(engine, Config(), CTX, "image classification", charts=False))[SUBSCRIBE].value
+    command = handle(engine, Config(), replace(CTX, channel="C2", can_post=False), "subscribe image classification")
+    assert invite_hint("slack") in [b.text for b in command.blocks if isinstance(b, Context)]
+    for platform in ("slack", "discord"):
+        cannot = replace(CTX, platform=platform, channel="C3", can_post=False)
+        reply = handle_action(engine, Config(), cannot, SUBSCRIBE, value)
+        assert reply.mode == "private" and "now follows" in reply.message.text, platform
+        assert invite_hint(platform) in [b.text for b in reply.message.blocks if isinstance(b, Context)], platform
+    able = handle_action(engine, Config(), replace(CTX, channel="C4", can_post=True), SUBSCRIBE, value)
+    assert not any("can't post" in getattr(b, "text", "") for b in able.message.blocks)

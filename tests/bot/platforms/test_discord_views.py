@@ -29,6 +29,7 @@ class ClickInteraction(FakeInteraction):
 
     client: Any = None
     edits: list[dict[str, Any]] = field(default_factory=list)
+    app_permissions: Any = None  # the bot's own permissions in the channel, as Discord sends them
 
     async def edit_original_response(self, **kw: Any) -> None:
         self.edits.append(kw)
@@ -109,6 +110,18 @@ async def test_subscribe_with_manage_channels_subscribes_this_channel(client, en
     await button.callback(click)
     (sent,) = click.followup.sent
     assert sent["ephemeral"] is True and "now follows" in embeds_text(sent)
+    with Session(engine) as s:
+        assert [x.target for x in s.exec(select(Subscription)).all()] == ["image-classification"]
+
+
+async def test_subscribe_where_the_bot_cannot_post_says_which_permissions_to_give(client, engine) -> None:
+    button = item(await first_view(client), "sota.subscribe")
+    click = ClickInteraction(permissions=MODERATOR, client=client,
+                             app_permissions=discord.Permissions(view_channel=True))  # no Send Messages
+    await button.callback(click)
+    (sent,) = click.followup.sent
+    assert sent["ephemeral"] is True and "now follows" in embeds_text(sent)
+    assert "Send Messages" in embeds_text(sent)  # the same hint as /subscribe gives
     with Session(engine) as s:
         assert [x.target for x in s.exec(select(Subscription)).all()] == ["image-classification"]
 

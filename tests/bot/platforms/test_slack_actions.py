@@ -27,6 +27,7 @@ from sotabot.storage.config import Secret
 from sotabot.storage.models import Subscription
 from tests.bot.interactive_boards import MODELS, seed_interactive
 from tests.bot.platform_limits import slack_problems
+from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.upstream import FakeUpstream, Reply
 
 SECRET = "actions-signing-secret"
@@ -95,9 +96,10 @@ class Hooks:
         raise AssertionError("no answer at response_url")
 
 
-async def click(engine, action: dict, hooks: Hooks, **app_kw) -> tuple[int, dict]:
+async def click(engine, action: dict, hooks: Hooks, cfg: Config | None = None, **app_kw) -> tuple[int, dict]:
     """A fresh Bolt app each time: nothing survives from the click before (a restart)."""
-    app = build_http_app(engine, config(), build_slack_app(engine, config(), **app_kw))
+    cfg = cfg or config()
+    app = build_http_app(engine, cfg, build_slack_app(engine, cfg, **app_kw))
     server = TestServer(app, host="127.0.0.1", port=0)
     await server.start_server()
     before = len(hooks.server.requests_to("/actions/1"))
@@ -163,6 +165,25 @@ async def test_subscribe_this_channel_subscribes_and_confirms_privately(engine, 
     assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
     assert "now follows" in texts(answer)
     with Session(engine) as s:
+        assert [x.target for x in s.exec(select(Subscription)).all()] == ["image-classification"]
+
+
+async def test_subscribe_where_the_bot_cannot_post_asks_slack_and_says_invite_me_first(engine, hooks) -> None:
+    """The button is checked like `/sota subscribe`: conversations.info first, then the same invite hint."""
+    seed_interactive(engine)
+    button = element(first_answer_blocks(engine), "sota.subscribe")
+    with FakeSlackApi() as api:
+        api.not_member.add("C111")  # a private channel the bot was never invited to
+        cfg = config()
+        cfg.slack.bot_token = Secret("xoxb-test")
+        cfg.slack.api_url = api.url
+        _, answer = await click(engine, {"type": "button", "action_id": "sota.subscribe", "value": button["value"]},
+                                hooks, cfg)
+        asked = api.requests_to("conversations.info")
+    assert len(asked) == 1  # the bot asked whether it can post in C111
+    assert answer["response_type"] == "ephemeral" and "now follows" in texts(answer)
+    assert "/invite @sotabot" in texts(answer)
+    with Session(engine) as s:  # kept, as the command keeps it: it works once the bot is invited
         assert [x.target for x in s.exec(select(Subscription)).all()] == ["image-classification"]
 
 
