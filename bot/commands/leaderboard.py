@@ -1,4 +1,5 @@
-"""`/sota TASK [on DATASET] [by METRIC]`: the leaderboard of a task's benchmark, with paper, code and a chart."""
+"""`/sota TASK [on DATASET] [by METRIC] [private]`: the leaderboard of a task's benchmark, with paper, code and a
+chart; `private` answers the asker alone, with "Share to channel"."""
 
 from __future__ import annotations
 
@@ -76,6 +77,7 @@ def sota_command(engine: Engine, config: Config, ctx: CommandContext, cmd: Parse
             notes.append(f"{by_dataset.dataset} is also a benchmark of: {names}"
                          + (f" and {more} more" if more > 0 else ""))
         message = board_message(session, board, query=query, how=res.how, chart_path=chart, notes=notes)
+    message.ephemeral = query.private  # `/sota TASK private`: the asker's alone, with "Share to channel"
     from sotabot.bot.commands.actions import with_controls  # actions builds on this module
 
     return with_controls(engine, message, board, prefer=prefer)

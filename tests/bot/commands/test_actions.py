@@ -115,3 +115,23 @@ def test_subscribe_this_channel_is_checked_like_the_subscribe_command(engine) ->
         assert invite_hint(platform) in [b.text for b in reply.message.blocks if isinstance(b, Context)], platform
     able = handle_action(engine, Config(), replace(CTX, channel="C4", can_post=True), SUBSCRIBE, value)
     assert not any("can't post" in getattr(b, "text", "") for b in able.message.blocks)
+
+
+def test_a_private_answer_can_be_shared_and_its_clicks_stay_private(engine) -> None:
+    """`/sota TASK private`: only the asker sees it, with "Share to channel"; paging keeps it private;
+    sharing posts the same board, footer and all, to the channel, with no Share button of its own."""
+    seed_interactive(engine)
+    private = handle(engine, Config(), CTX, "image classification private", charts=False)
+    assert private.ephemeral is True and SHARE in controls_of(private)
+    paged = handle_action(engine, Config(), CTX, MORE, controls_of(private)[MORE].value)
+    assert paged.mode == "replace" and rows_of(paged.message) == MODELS
+    assert SHARE in controls_of(paged.message)  # still the asker's own answer
+    for name in (DATASET, METRIC):
+        switched = handle_action(engine, Config(), CTX, name, controls_of(private)[name].options[1][1])
+        assert SHARE in controls_of(switched.message), name
+    shared = handle_action(engine, Config(), CTX, SHARE, controls_of(paged.message)[SHARE].value)
+    assert shared.mode == "post" and shared.message.ephemeral is False
+    assert rows_of(shared.message) == MODELS and footer_of(shared.message) == footer_of(private)
+    assert SHARE not in controls_of(shared.message)
+    assert BoardState.decode(controls_of(shared.message)[MORE].value if MORE in controls_of(shared.message)
+                             else controls_of(shared.message)[SUBSCRIBE].value).private is False
