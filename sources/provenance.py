@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
@@ -36,6 +37,7 @@ UPDATE_HINT = "run `sotabot data update` for the full archive"
 class DataSource:
     name: str
     updated_at: datetime | None
+    snapshot_at: datetime | None = None  # when upstream published the imported data (a Hub revision), if known
 
 
 @dataclass
@@ -50,11 +52,15 @@ class Provenance:
         return max(days) if days else None
 
     def footer(self) -> str:
-        """One plain line: "Papers with Code archive, imported 2026-12-01 · paperswithcode.co, synced 2026-11-30",
-        or "starter set (results up to 2022) · run `sotabot data update` for the full archive". A source with
-        no recorded refresh is named without a date (never "synced" when it never was)."""
+        """One plain line: "Papers with Code archive, snapshot 2025-07 · paperswithcode.co, synced 2026-11-30"
+        (an archive without a known snapshot date: "imported 2026-12-01"), or "starter set (results up to
+        2022) · run `sotabot data update` for the full archive". A source with no recorded refresh is named
+        without a date (never "synced" when it never was)."""
         parts = []
         for source in self.sources:
+            if source.snapshot_at is not None:
+                parts.append(f"{source.name}, snapshot {source.snapshot_at.strftime('%Y-%m')}")
+                continue
             if source.name == STARTER_NAME or source.updated_at is None:
                 parts.append(source.name)
                 continue
@@ -71,11 +77,13 @@ class Provenance:
         ]
 
 
-def _last_success(session: Session, keys: tuple[str, ...]) -> datetime | None:
+def _last_success(session: Session, keys: tuple[str, ...], column: Any = SourceState.last_success_at
+                  ) -> datetime | None:
+    """The newest `column` (last success, or snapshot date) of the source_state rows `keys` name."""
     newest: datetime | None = None
     for key in keys:
         where = col(SourceState.source).startswith(key) if key.endswith(":") else SourceState.source == key
-        value = session.execute(select(func.max(SourceState.last_success_at)).where(where)).scalar()
+        value = session.execute(select(func.max(column)).where(where)).scalar()
         if isinstance(value, str):  # SQLite hands max() of a timestamp back as text
             value = datetime.fromisoformat(value)
         if value is not None and (newest is None or as_utc(value) > as_utc(newest)):
@@ -96,5 +104,6 @@ def board_provenance(session: Session, row_sources: Iterable[str]) -> Provenance
             if all(s.name != STARTER_NAME for s in out):
                 out.append(DataSource(STARTER_NAME, _last_success(session, (f"{STATE_PREFIX}starter",))))
             continue
-        out.append(DataSource(name, _last_success(session, keys)))
+        snapshot = _last_success(session, keys, SourceState.snapshot_at) if source == ARCHIVE_SOURCE else None
+        out.append(DataSource(name, _last_success(session, keys), snapshot))
     return Provenance(out, only_starter)
