@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
@@ -23,8 +24,10 @@ from sotabot.storage.results import CLAIM_SOURCE
 SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
     ARCHIVE_SOURCE: ("Papers with Code archive", (STATE_PREFIX,)),
     "pwc_api": ("paperswithcode.co", ("paperswithcode",)),
-    "hf": ("Hugging Face leaderboards", ("hf-leaderboards",)),
-    CLAIM_SOURCE: ("claims in arXiv abstracts (unverified)", (f"{STATE_PREFIX}starter",)),
+    "hf": ("Hugging Face Hub benchmark leaderboards", ("hf-leaderboards",)),
+    # dated by the claim extractor's runs (sources.claims.store.SOURCE); the shipped starter claims are the
+    # starter set's, so while the extractor has never run the claims name no date
+    CLAIM_SOURCE: ("claims in arXiv abstracts (unverified)", ("claims",)),
 }
 STARTER_NAME = "starter set (results up to 2022)"
 UPDATE_HINT = "run `sotabot data update` for the full archive"
@@ -34,6 +37,7 @@ UPDATE_HINT = "run `sotabot data update` for the full archive"
 class DataSource:
     name: str
     updated_at: datetime | None
+    snapshot_at: datetime | None = None  # when upstream published the imported data (a Hub revision), if known
 
 
 @dataclass
@@ -48,16 +52,20 @@ class Provenance:
         return max(days) if days else None
 
     def footer(self) -> str:
-        """One plain line: "Papers with Code archive, imported 2026-12-01 · paperswithcode.co, synced 2026-11-30",
-        or "starter set (results up to 2022) · run `sotabot data update` for the full archive"."""
+        """One plain line: "Papers with Code archive, snapshot 2025-07 · paperswithcode.co, synced 2026-11-30"
+        (an archive without a known snapshot date: "imported 2026-12-01"), or "starter set (results up to
+        2022) · run `sotabot data update` for the full archive". A source with no recorded refresh is named
+        without a date (never "synced" when it never was)."""
         parts = []
         for source in self.sources:
-            if source.name == STARTER_NAME:
-                parts.append(STARTER_NAME)
+            if source.snapshot_at is not None:
+                parts.append(f"{source.name}, snapshot {source.snapshot_at.strftime('%Y-%m')}")
                 continue
-            when = source.updated_at.date().isoformat() if source.updated_at else "date unknown"
+            if source.name == STARTER_NAME or source.updated_at is None:
+                parts.append(source.name)
+                continue
             verb = "imported" if source.name == SOURCES[ARCHIVE_SOURCE][0] else "synced"
-            parts.append(f"{source.name}, {verb} {when}")
+            parts.append(f"{source.name}, {verb} {source.updated_at.date().isoformat()}")
         if self.starter_only:
             parts.append(UPDATE_HINT)
         return " · ".join(parts)
@@ -69,11 +77,13 @@ class Provenance:
         ]
 
 
-def _last_success(session: Session, keys: tuple[str, ...]) -> datetime | None:
+def _last_success(session: Session, keys: tuple[str, ...], column: Any = SourceState.last_success_at
+                  ) -> datetime | None:
+    """The newest `column` (last success, or snapshot date) of the source_state rows `keys` name."""
     newest: datetime | None = None
     for key in keys:
         where = col(SourceState.source).startswith(key) if key.endswith(":") else SourceState.source == key
-        value = session.execute(select(func.max(SourceState.last_success_at)).where(where)).scalar()
+        value = session.execute(select(func.max(column)).where(where)).scalar()
         if isinstance(value, str):  # SQLite hands max() of a timestamp back as text
             value = datetime.fromisoformat(value)
         if value is not None and (newest is None or as_utc(value) > as_utc(newest)):
@@ -94,5 +104,6 @@ def board_provenance(session: Session, row_sources: Iterable[str]) -> Provenance
             if all(s.name != STARTER_NAME for s in out):
                 out.append(DataSource(STARTER_NAME, _last_success(session, (f"{STATE_PREFIX}starter",))))
             continue
-        out.append(DataSource(name, _last_success(session, keys)))
+        snapshot = _last_success(session, keys, SourceState.snapshot_at) if source == ARCHIVE_SOURCE else None
+        out.append(DataSource(name, _last_success(session, keys), snapshot))
     return Provenance(out, only_starter)

@@ -290,6 +290,7 @@ class SourceState(SQLModel, table=True):
     last_error_at: datetime | None = Field(default=None, sa_column=_ts())
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     runs: int = Field(default=0, sa_type=BigInteger)
+    snapshot_at: datetime | None = Field(default=None, sa_column=_ts())  # when upstream published what was imported
 
 
 class ImportRun(SQLModel, table=True):

@@ -19,12 +19,13 @@ from typing import Literal
 
 from sqlalchemy.engine import Engine
 
+from sotabot.bot.commands import lifecycle
 from sotabot.bot.commands.channel import channel_for, not_allowed, valid_context
 from sotabot.bot.commands.context import CommandContext, cut
-from sotabot.bot.commands.leaderboard import _chart, leaderboard_message
+from sotabot.bot.commands.leaderboard import _chart, board_message
 from sotabot.bot.render.inline import escape
 from sotabot.bot.settings import Config
-from sotabot.digests.message import Actions, Context, Control, Message, Section
+from sotabot.digests.message import Actions, Control, Message, Section
 from sotabot.sources.normalise.canonical import canonical_preference
 from sotabot.storage import channels as channel_store
 from sotabot.storage.db import session_scope
@@ -50,30 +51,32 @@ MAX_ROWS = 50
 MAX_OPTIONS = 25  # Discord's menu limit (Slack allows 100)
 OPTION_CHARS = 75  # Slack option text limit
 STALE = "This control is out of date (the leaderboard changed or is gone); run `/sota` again."
-_STATE = re.compile(r"^(\d{1,12})\.(\d{1,12})\.(\d{1,12})\.(\d{1,3})$")
+_STATE = re.compile(r"^(\d{1,12})\.(\d{1,12})\.(\d{1,12})\.(\d{1,3})(?:\.([01]))?$")
 
 Mode = Literal["replace", "post", "private"]
 
 
 @dataclass(frozen=True)
 class BoardState:
-    """Which board a control belongs to; `metric_id` 0 means the benchmark's main metric."""
+    """Which board a control belongs to; `metric_id` 0 means the benchmark's main metric; `private` marks the
+    controls of an answer only the asker sees (a trailing ".1"; values without it are public boards)."""
 
     task_id: int
     benchmark_id: int
     metric_id: int
     rows: int = ROWS
+    private: bool = False
 
     def encode(self) -> str:
-        return f"{self.task_id}.{self.benchmark_id}.{self.metric_id}.{self.rows}"
+        return f"{self.task_id}.{self.benchmark_id}.{self.metric_id}.{self.rows}" + (".1" if self.private else "")
 
     @classmethod
     def decode(cls, value: str) -> BoardState | None:
         m = _STATE.match(value or "")
         if m is None:
             return None
-        task, bench, metric, rows = (int(g) for g in m.groups())
-        return cls(task, bench, metric, max(1, min(rows, MAX_ROWS)))
+        task, bench, metric, rows = (int(g) for g in m.groups()[:4])
+        return cls(task, bench, metric, max(1, min(rows, MAX_ROWS)), m.group(5) == "1")
 
 
 @dataclass
@@ -84,30 +87,33 @@ class ActionReply:
 
 def controls(board: Leaderboard, choices: list[BenchmarkChoice], *, rows: int = ROWS,
              private: bool = False) -> Actions:
-    """The controls under a board: menus of its task's benchmarks and of this benchmark's metrics."""
+    """The controls under a board: menus of its task's benchmarks and of this benchmark's metrics; on a
+    private answer every control says so (the board it brings stays private) and "Share to channel" is added."""
     metric_id = board.metric_id or 0
-    here = BoardState(board.task_id, board.benchmark_id, metric_id, rows)
+
+    def state(benchmark_id: int, metric: int, n: int) -> str:
+        return BoardState(board.task_id, benchmark_id, metric, n, private).encode()
+
+    here = state(board.benchmark_id, metric_id, rows)
     items: list[Control] = []
     benches = [c for c in choices if c.metrics][:MAX_OPTIONS]
     if len(benches) > 1:
         items.append(Control(DATASET, "Benchmark", options=[
-            (cut(c.dataset, OPTION_CHARS), BoardState(board.task_id, c.benchmark_id, 0, ROWS).encode())
-            for c in benches
-        ], selected=BoardState(board.task_id, board.benchmark_id, 0, ROWS).encode()))
+            (cut(c.dataset, OPTION_CHARS), state(c.benchmark_id, 0, ROWS)) for c in benches
+        ], selected=state(board.benchmark_id, 0, ROWS)))
     current = next((c for c in choices if c.benchmark_id == board.benchmark_id), None)
     if current is not None and len(current.metrics) > 1:
         items.append(Control(METRIC, "Metric", options=[
-            (cut(name, OPTION_CHARS), BoardState(board.task_id, board.benchmark_id, mid, rows).encode())
+            (cut(name, OPTION_CHARS), state(board.benchmark_id, mid, rows))
             for mid, name in current.metrics[:MAX_OPTIONS]
-        ], selected=here.encode()))
+        ], selected=here))
     if len(board.rows) >= rows and rows < MAX_ROWS:
-        items.append(Control(MORE, "More rows", BoardState(board.task_id, board.benchmark_id, metric_id,
-                                                            min(rows + MORE_STEP, MAX_ROWS)).encode()))
+        items.append(Control(MORE, "More rows", state(board.benchmark_id, metric_id, min(rows + MORE_STEP, MAX_ROWS))))
     if board.metric_id is not None:
-        items.append(Control(CHART, "Chart", here.encode()))
-    items.append(Control(SUBSCRIBE, "Subscribe this channel", here.encode()))
+        items.append(Control(CHART, "Chart", here))
+    items.append(Control(SUBSCRIBE, "Subscribe this channel", here))
     if private:
-        items.append(Control(SHARE, "Share to channel", here.encode()))
+        items.append(Control(SHARE, "Share to channel", here))
     return Actions(items)
 
 
@@ -154,18 +160,23 @@ def _act(engine: Engine, config: Config, ctx: CommandContext, action: str, value
         if board is None or board.benchmark_id != state.benchmark_id:
             return ActionReply(Message.error(STALE), "private")
         chart = _chart(session, board) if action == CHART and charts and board.metric_id is not None else None
-    msg = leaderboard_message(board, chart_path=chart)
-    if action == CHART and chart is None:
-        msg.blocks.append(Context("No chart for this benchmark: too few dated results on its metric."))
-    msg.blocks.append(controls(board, choices, rows=state.rows))
+        notes = ["No chart for this benchmark: too few dated results on its metric."] if (
+            action == CHART and chart is None) else []
+        msg = board_message(session, board, chart_path=chart, notes=notes)
+    private = state.private and action != SHARE  # a shared board is the channel's: no Share of its own
+    msg.ephemeral = private
+    msg.blocks.append(controls(board, choices, rows=state.rows, private=private))
     return ActionReply(msg, "post" if action == SHARE else "replace")
 
 
 def _subscribe(engine: Engine, config: Config, ctx: CommandContext, state: BoardState) -> ActionReply:
+    """"Subscribe this channel", checked and answered as `/sota subscribe TASK` is (permission, a channel,
+    and where the platform says the bot cannot post, how to invite it)."""
     if not ctx.can_manage:
         return ActionReply(not_allowed(ctx, "subscriptions", "subscribe"), "private")
     if not valid_context(ctx):
         return ActionReply(Message.error("Subscriptions need a channel; this conversation has none."), "private")
+    lifecycle.before_command(engine, ctx)
     with session_scope(engine) as session:
         task = session.get(Task, state.task_id)
         if task is None:
@@ -175,4 +186,6 @@ def _subscribe(engine: Engine, config: Config, ctx: CommandContext, state: Board
         name = task.name
     said = (f"This channel now follows **{escape(name)}**." if added
             else f"This channel already follows **{escape(name)}**.")
-    return ActionReply(Message(text=said, blocks=[Section(said)], ephemeral=True), "private")
+    reply = Message(text=said, blocks=[Section(said)], ephemeral=True)
+    lifecycle.after_command(engine, ctx, "subscribe", reply)
+    return ActionReply(reply, "private")

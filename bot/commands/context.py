@@ -26,7 +26,7 @@ class CommandContext:
 
 
 DISCORD_USAGE: dict[str, str] = {
-    "sota": "/sota task:TASK [dataset:DATASET] [metric:METRIC]",
+    "sota": "/sota task:TASK [dataset:DATASET] [metric:METRIC] [private:True]",
     "paper": "/paper paper:ARXIV_ID|URL",
     "trending": "/trending [category:CATEGORY]",
     "search": "/search query:QUERY",
@@ -52,7 +52,8 @@ DESCRIPTIONS: dict[str, str] = {
 
 
 EXAMPLES: dict[str, list[str]] = {
-    "sota": ["object detection", "image classification on ImageNet", "question answering on SQuAD by F1"],
+    "sota": ["object detection", "image classification on ImageNet", "question answering on SQuAD by F1",
+             "object detection private"],
     "paper": ["paper 1706.03762", "paper https://arxiv.org/abs/2010.11929"],
     "trending": ["trending", "trending cs.CV"],
     "search": ["search segmentation", "search diffusion"],

@@ -1,4 +1,5 @@
-"""`/sota TASK [on DATASET] [by METRIC]`: the leaderboard of a task's benchmark, with paper, code and a chart."""
+"""`/sota TASK [on DATASET] [by METRIC] [private]`: the leaderboard of a task's benchmark, with paper, code and a
+chart; `private` answers the asker alone, with "Share to channel"."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import re
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -68,17 +70,16 @@ def sota_command(engine: Engine, config: Config, ctx: CommandContext, cmd: Parse
                 ephemeral=True,
             )
         chart = _chart(session, board) if charts and board.metric_id is not None else None
-        provenance = board_provenance(session, (r.source for r in board.rows))
+        notes: list[str] = []
+        if by_dataset is not None and by_dataset.others:
+            names = ", ".join(t.name for t in by_dataset.others[:OTHER_TASKS_SHOWN])
+            more = len(by_dataset.others) - OTHER_TASKS_SHOWN
+            notes.append(f"{by_dataset.dataset} is also a benchmark of: {names}"
+                         + (f" and {more} more" if more > 0 else ""))
+        message = board_message(session, board, query=query, how=res.how, chart_path=chart, notes=notes)
+    message.ephemeral = query.private  # `/sota TASK private`: the asker's alone, with "Share to channel"
     from sotabot.bot.commands.actions import with_controls  # actions builds on this module
 
-    message = leaderboard_message(board, query=query, how=res.how, chart_path=chart)
-    if provenance.sources:
-        message.blocks.append(Context(provenance.footer()))
-    if by_dataset is not None and by_dataset.others:
-        names = ", ".join(t.name for t in by_dataset.others[:OTHER_TASKS_SHOWN])
-        more = len(by_dataset.others) - OTHER_TASKS_SHOWN
-        message.blocks.append(Context(f"{by_dataset.dataset} is also a benchmark of: {names}"
-                                      + (f" and {more} more" if more > 0 else "")))
     return with_controls(engine, message, board, prefer=prefer)
 
 
@@ -142,9 +143,22 @@ def _lookup_problem(ctx: CommandContext, exc: LookupProblem, task_name: str, que
     return error(ctx, message, "sota")
 
 
+def board_message(session: Session, board: Leaderboard, *, query: SotaQuery | None = None, how: str = "exact",
+                  chart_path: str | None = None, notes: Sequence[str] = ()) -> Message:
+    """Every leaderboard answer, to a command or a click: the board, then `notes`, then the provenance footer
+    naming the sources its shown rows came from (one place builds it, so no answer goes without)."""
+    provenance = board_provenance(session, (r.source for r in board.rows))
+    message = leaderboard_message(board, query=query, how=how, chart_path=chart_path)
+    message.blocks.extend(Context(note) for note in notes)
+    if provenance.sources:
+        message.blocks.append(Context(provenance.footer()))
+    return message
+
+
 def leaderboard_message(board: Leaderboard, *, query: SotaQuery | None = None, how: str = "exact",
                         chart_path: str | None = None) -> Message:
-    """A storage Leaderboard as a Message: table, paper/code links, other benchmarks, chart."""
+    """A storage Leaderboard as a Message: table, paper/code links, other benchmarks, chart (no footer:
+    `board_message` adds the provenance)."""
     metric = board.metric or "score"
     direction = {True: "higher is better", False: "lower is better"}.get(board.higher_is_better, "direction unknown")
     blocks: list[Block] = [
@@ -153,7 +167,8 @@ def leaderboard_message(board: Leaderboard, *, query: SotaQuery | None = None, h
     ]
     rows: list[list[str]] = []
     links: list[str] = []
-    extra = unverified = False
+    extra = False
+    unverified: set[str] = set()  # sources of unverified rows: a claim, or a Hub score the Hub has not verified
     for row in board.rows:
         model = row.model or row.paper_title or "—"
         marks = ""
@@ -162,7 +177,7 @@ def leaderboard_message(board: Leaderboard, *, query: SotaQuery | None = None, h
             extra = True
         if not row.verified:
             marks += " ?"
-            unverified = True
+            unverified.add(row.source)
         when = row.date.strftime("%Y-%m") if row.date else ""
         rows.append([str(row.rank), escape(cut(model, 60)) + marks, escape(fmt_value(row.value, row.raw)), when])
         parts: list[str] = []
@@ -190,8 +205,10 @@ def leaderboard_message(board: Leaderboard, *, query: SotaQuery | None = None, h
     notes: list[str] = []
     if extra:
         notes.append("† extra training data")
-    if unverified:
+    if unverified - {"hf"}:
         notes.append("? unverified claim")
+    if "hf" in unverified:
+        notes.append("? a score the Hugging Face Hub has not verified")
     if query is not None and how not in ("exact",) and normalise(query.task) != normalise(board.task_name):
         notes.append(f"showing **{escape(board.task_name)}** for “{shown(query.task)}”")
     if notes:
@@ -203,11 +220,6 @@ def leaderboard_message(board: Leaderboard, *, query: SotaQuery | None = None, h
         )
         more = f" and {len(others) - OTHER_BENCHMARKS_SHOWN} more" if len(others) > OTHER_BENCHMARKS_SHOWN else ""
         blocks.append(Context(f"Other benchmarks: {listed}{more} · `/sota {board.task_slug} on DATASET`"))
-    sources = sorted({r.source for r in board.rows})
-    if "pwc_archive" in sources:
-        blocks.append(Context("Data: Papers with Code archive (CC BY-SA 4.0) and live sources"))
-    if "hf" in sources:
-        blocks.append(Context("Data: Hugging Face Hub benchmark leaderboards (? = a score the Hub has not verified)"))
     top = "; ".join(f"{r.rank}. {r.model or r.paper_title or '?'} {fmt_value(r.value, r.raw)}" for r in board.rows[:3])
     text = f"State of the art on {board.task_name} ({board.dataset}, {metric})" + (f": {top}" if top else "")
     return Message(text=escape(text), blocks=blocks)

@@ -24,7 +24,7 @@ MAX_KEYWORD_CHARS = 100
 MAX_LIST_ITEMS = 20  # categories or keywords set in one command
 
 USAGE: dict[str, str] = {
-    "sota": "/sota TASK [on DATASET] [by METRIC]",
+    "sota": "/sota TASK [on DATASET] [by METRIC] [private]",
     "paper": "/sota paper ARXIV_ID|URL",
     "trending": "/sota trending [CATEGORY]",
     "search": "/sota search QUERY",
@@ -176,6 +176,7 @@ class SotaQuery:
     task: str
     dataset: str | None = None
     metric: str | None = None
+    private: bool = False  # an answer only the asker sees, with "Share to channel" under it
 
 
 _PART_WORDS = {
@@ -186,9 +187,17 @@ _PART_PREFIXES = {"dataset:": "dataset", "dataset=": "dataset", "metric:": "metr
 
 
 def parse_sota(tokens: tuple[Token, ...] | list[Token]) -> SotaQuery | ParseError:
-    """`TASK [on DATASET] [by METRIC]`; also `--dataset`/`dataset:` and `--metric`/`metric:`."""
+    """`TASK [on DATASET] [by METRIC] [private]`; also `--dataset`/`dataset:`, `--metric`/`metric:` and
+    `--private`. A trailing `private` asks for a private answer only after something else (alone it is a
+    task) and unquoted (`on "Kaggle private"` is a name)."""
     parts: dict[str, list[str]] = {"task": [], "dataset": [], "metric": []}
     current = "task"
+    tokens = list(tokens)
+    private = False
+    if len(tokens) > 1 and not tokens[-1].quoted and tokens[-1].text.lower() == "private":
+        tokens, private = tokens[:-1], True
+    if any(not t.quoted and t.text.lower() == "--private" for t in tokens):
+        tokens, private = [t for t in tokens if t.quoted or t.text.lower() != "--private"], True
     for tok in tokens:
         low = tok.text.lower()
         if not tok.quoted:
@@ -215,7 +224,7 @@ def parse_sota(tokens: tuple[Token, ...] | list[Token]) -> SotaQuery | ParseErro
         return ParseError("Which dataset? Put its name after `on`.", "sota")
     if current == "metric" and metric is None:
         return ParseError("Which metric? Put its name after `by`.", "sota")
-    return SotaQuery(task, dataset, metric)
+    return SotaQuery(task, dataset, metric, private)
 
 
 # --- arXiv categories -----------------------------------------------------------------------

@@ -265,8 +265,8 @@ def _phrase(value: str, prefix: str = "", *, quote: bool = False) -> str:
     return prefix + "".join(c for c in value if c not in "\"'«»“”‘’„‚")
 
 
-def sota_text(task: str, dataset: str | None = None, metric: str | None = None) -> str:
-    """The command text for /sota's three options (the same grammar as Slack's `/sota ...`);
+def sota_text(task: str, dataset: str | None = None, metric: str | None = None, private: bool = False) -> str:
+    """The command text for /sota's options (the same grammar as Slack's `/sota ...`);
     `/sota task:help` alone is the help."""
     if task.strip().lower().lstrip("/") in ("help", "?") and not (dataset or "").strip() and not (metric or "").strip():
         return "help"
@@ -274,6 +274,7 @@ def sota_text(task: str, dataset: str | None = None, metric: str | None = None) 
         _phrase(task, quote=True),  # quoted: /sota task:help looks up a task, it does not run help
         _phrase(dataset, "dataset:") if dataset and dataset.strip() else None,
         _phrase(metric, "metric:") if metric and metric.strip() else None,
+        "private" if private else None,
     )
 
 
@@ -283,11 +284,13 @@ def build_command_tree(client: discord.Client, engine: Engine, config: Config) -
     runner = CommandRunner(engine, config)
 
     @tree.command(name="sota", description="State of the art on a task: leaderboard, papers and code")
-    @app_commands.describe(task="Task, e.g. image classification", dataset="Benchmark dataset", metric="Rank by metric")
+    @app_commands.describe(task="Task, e.g. image classification", dataset="Benchmark dataset", metric="Rank by metric",
+                           private="Only you see the answer (with a Share to channel button)")
     async def sota(
-        interaction: discord.Interaction, task: str, dataset: str | None = None, metric: str | None = None
+        interaction: discord.Interaction, task: str, dataset: str | None = None, metric: str | None = None,
+        private: bool = False,
     ) -> None:
-        await runner.run(interaction, sota_text(task, dataset, metric))
+        await runner.run(interaction, sota_text(task, dataset, metric, private), ephemeral=private)
 
     @sota.autocomplete("task")
     async def sota_task(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:

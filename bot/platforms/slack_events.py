@@ -148,8 +148,11 @@ def register_actions(app: AsyncApp, engine: Engine, config: Any, workspace_of: A
             user=str((body.get("user") or {}).get("id") or ""),
             can_manage=True if can_manage is None else bool(can_manage(body)),
         )
-        if can_manage is None and managers is not None and action.get("action_id") == "sota.subscribe":
-            ctx = replace(ctx, can_manage=await managers.allows(client if bot_token else None, ctx.user))
+        if action.get("action_id") == "sota.subscribe":  # checked as `/sota subscribe` is
+            if can_manage is None and managers is not None:
+                ctx = replace(ctx, can_manage=await managers.allows(client if bot_token else None, ctx.user))
+            if bot_token and ctx.channel and ctx.can_manage:
+                ctx = replace(ctx, can_post=await can_post_in(client, ctx.channel))
         reply = await asyncio.to_thread(handle_action, engine, config, ctx, str(action.get("action_id")), str(value))
         payload = await inline_files(render_slack(reply.message)[0], client if bot_token else None)
         message: dict[str, Any] = {}

@@ -50,6 +50,7 @@ class RepoUpdate:
     repo: str
     revision: str | None = None
     previous: str | None = None
+    snapshot_at: datetime | None = None  # the revision's lastModified on the Hub: how old the archive is
     shards: list[Path] = field(default_factory=list)
     reports: list[ImportReport] = field(default_factory=list)
 
@@ -109,10 +110,11 @@ UPDATE_HINT = (
 )
 
 
-def _record_revision(engine: Engine, repo: str, revision: str) -> None:
+def _record_revision(engine: Engine, repo: str, revision: str, snapshot_at: datetime | None = None) -> None:
     with Session(engine) as session:
         state = get_state(session, STATE_PREFIX + repo)
         state.cursor = revision
+        state.snapshot_at = snapshot_at
         state.etag = revision[:64]
         state.last_success_at = datetime.now(UTC)
         state.last_error = None
@@ -133,6 +135,7 @@ def _fetch(update: RepoUpdate, revision: str, endpoint: str | None, token: str |
         if not info.sha:
             raise ArchiveUpdateError(f"{update.repo}: the Hub sent no commit for revision {revision!r}")
         update.revision = info.sha
+        update.snapshot_at = info.last_modified if isinstance(info.last_modified, datetime) else None
         if update.unchanged:
             return
         folder = snapshot_download(
@@ -205,5 +208,5 @@ def update_archive(
             update.reports.append(report)
             log.info("archive: %s", report.summary())
         assert update.revision is not None
-        _record_revision(engine, update.repo, update.revision)
+        _record_revision(engine, update.repo, update.revision, update.snapshot_at)
     return updates

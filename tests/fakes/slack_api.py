@@ -104,6 +104,10 @@ class FakeSlackApi:
             self.answers.append(data)
         return Reply(200, b"ok", {"Content-Type": "text/plain"})
 
+    def requests_to(self, method: str) -> list[LoggedRequest]:
+        """The calls of one Web API method ("conversations.info"), oldest first."""
+        return self._server.requests_to(f"/api/{method}")
+
     def invite(self, channel: str) -> None:
         """The bot is added to a private channel."""
         self.not_member.discard(channel)

@@ -39,3 +39,34 @@ def test_once_the_archive_is_in_its_import_date_is_named_and_only_the_sources_us
     assert prov.footer().startswith("Papers with Code archive, imported ") and "data update" not in prov.footer()
     assert [d.name for d in both.sources] == ["Papers with Code archive", "claims in arXiv abstracts (unverified)"]
     assert prov.to_json()[0]["updated_at"].endswith("+00:00")
+
+
+def test_a_board_of_archive_rows_names_the_archive_alone(engine):
+    """No "and live sources" beside it: only the sources that wrote a shown row are named."""
+    from tests.bot.interactive_boards import seed_interactive
+
+    seed_interactive(engine)  # every row from the archive
+    msg = handle(engine, Config(), CTX, "/sota image classification", charts=False)
+    contexts = [b.text for b in msg.blocks if isinstance(b, Context)]
+    assert [t for t in contexts if "Papers with Code archive" in t] == [contexts[-1]]
+    assert not any("live sources" in t or "Hugging Face" in t or "claims" in t for t in contexts)
+
+
+def test_a_source_never_synced_names_no_sync_date(engine):
+    """Starter claims once a small file is imported: the claim extractor never ran, so no "synced <date>"."""
+    from datetime import UTC, datetime
+
+    from sotabot.sources.poll import record_outcome
+
+    ensure_starter_data(engine, Config())
+    record_import(engine, "file:pwc-tables", "small.json")  # what `sotabot import pwc-tables FILE` records
+    with Session(engine) as s:
+        prov = board_provenance(s, ["pwc_archive", "claim"])
+    assert not prov.starter_only
+    archive, claims = prov.footer().split(" · ")
+    assert archive.startswith("Papers with Code archive, imported ")
+    assert claims == "claims in arXiv abstracts (unverified)" and prov.sources[1].updated_at is None
+    record_outcome(engine, "claims", None, datetime(2026, 11, 30, 8, 0, tzinfo=UTC))  # the extractor ran
+    with Session(engine) as s:
+        prov = board_provenance(s, ["claim"])
+    assert prov.footer() == "claims in arXiv abstracts (unverified), synced 2026-11-30"

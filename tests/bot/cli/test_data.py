@@ -153,4 +153,4 @@ def test_after_the_update_answers_say_they_come_from_the_archive_and_when(hub, d
     assert {(r["source"], r["verified"]) for r in data["rows"]} == {("pwc_archive", True)}
     assert main(["sota", "question answering"]) == 0
     footer = capsys.readouterr().out.strip().splitlines()[-1]
-    assert footer.startswith("Papers with Code archive, imported ") and "data update" not in footer
+    assert footer == "Papers with Code archive, snapshot 2025-07"  # the Hub revision's lastModified, not today

@@ -153,7 +153,7 @@ def test_nothing_like_a_task_points_to_search(db: Engine) -> None:
 
 def test_the_reply_to_a_discord_user_shows_discord_usage(db: Engine) -> None:
     msg = ask(db, "on COCO", VIEWER)
-    assert _usage_of(msg) == "Usage: `/sota task:TASK [dataset:DATASET] [metric:METRIC]`"
+    assert _usage_of(msg) == "Usage: `/sota task:TASK [dataset:DATASET] [metric:METRIC] [private:True]`"
 
 
 def test_a_corrected_subcommand_says_how_it_was_read(db: Engine) -> None:

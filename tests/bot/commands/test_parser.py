@@ -7,6 +7,7 @@ import pytest
 from sotabot.bot.commands.parser import (
     ARXIV_CATEGORIES,
     MAX_COMMAND_CHARS,
+    USAGE,
     DigestCommand,
     ParsedCommand,
     ParseError,
@@ -114,6 +115,22 @@ def test_a_leading_repeated_slash_sota_is_ignored() -> None:
 )
 def test_sota_task_on_dataset_by_metric(text: str, query: SotaQuery) -> None:
     assert parse_sota(_parsed(f"sota {text}").tokens) == query
+
+
+@pytest.mark.parametrize(
+    ("text", "query"),
+    [
+        ("object detection private", SotaQuery("object detection", private=True)),
+        ("object detection on COCO by AP private", SotaQuery("object detection", "COCO", "AP", private=True)),
+        ("--private object detection", SotaQuery("object detection", private=True)),
+        ('"object detection" PRIVATE', SotaQuery("object detection", private=True)),
+        ('object detection on "Kaggle private"', SotaQuery("object detection", "Kaggle private")),  # quoted: a name
+        ("private", SotaQuery("private")),  # alone it is the task asked for
+    ],
+)
+def test_sota_private_asks_for_an_answer_only_the_asker_sees(text: str, query: SotaQuery) -> None:
+    assert parse_sota(_parsed(f"sota {text}").tokens) == query
+    assert "[private]" in USAGE["sota"]
 
 
 @pytest.mark.parametrize("text", ["on COCO", "object detection on", "object detection by", "by AP"])

@@ -149,9 +149,10 @@ def test_the_tree_has_every_command(client):
 def test_sota_takes_a_task_with_autocomplete_and_optional_dataset_and_metric(client):
     payload = command(client, "sota").to_dict(client.tree)
     options = {o["name"]: o for o in payload["options"]}
-    assert list(options) == ["task", "dataset", "metric"]
-    assert all(o["type"] == AppCommandOptionType.string.value for o in options.values())
-    assert [options[n]["required"] for n in options] == [True, False, False]
+    assert list(options) == ["task", "dataset", "metric", "private"]
+    assert all(options[n]["type"] == AppCommandOptionType.string.value for n in ("task", "dataset", "metric"))
+    assert options["private"]["type"] == AppCommandOptionType.boolean.value  # an answer only the asker sees
+    assert [options[n]["required"] for n in options] == [True, False, False, False]
     assert options["task"]["autocomplete"] is True
     assert options["dataset"]["autocomplete"] is True
     assert options["metric"]["autocomplete"] is True  # from the chosen task's metrics

@@ -29,6 +29,7 @@ class ClickInteraction(FakeInteraction):
 
     client: Any = None
     edits: list[dict[str, Any]] = field(default_factory=list)
+    app_permissions: Any = None  # the bot's own permissions in the channel, as Discord sends them
 
     async def edit_original_response(self, **kw: Any) -> None:
         self.edits.append(kw)
@@ -111,6 +112,45 @@ async def test_subscribe_with_manage_channels_subscribes_this_channel(client, en
     assert sent["ephemeral"] is True and "now follows" in embeds_text(sent)
     with Session(engine) as s:
         assert [x.target for x in s.exec(select(Subscription)).all()] == ["image-classification"]
+
+
+async def test_subscribe_where_the_bot_cannot_post_says_which_permissions_to_give(client, engine) -> None:
+    button = item(await first_view(client), "sota.subscribe")
+    click = ClickInteraction(permissions=MODERATOR, client=client,
+                             app_permissions=discord.Permissions(view_channel=True))  # no Send Messages
+    await button.callback(click)
+    (sent,) = click.followup.sent
+    assert sent["ephemeral"] is True and "now follows" in embeds_text(sent)
+    assert "Send Messages" in embeds_text(sent)  # the same hint as /subscribe gives
+    with Session(engine) as s:
+        assert [x.target for x in s.exec(select(Subscription)).all()] == ["image-classification"]
+
+
+async def test_the_benchmark_menu_switches_the_board_in_place_with_its_footer(client) -> None:
+    menu = item(await first_view(client), "sota.dataset")
+    cifar = next(o.value for o in menu.item.options if o.label == "CIFAR-10")
+    menu.item._refresh_state(None, {"custom_id": menu.item.custom_id, "component_type": 3, "values": [cifar]})
+    click = ClickInteraction(permissions=MEMBER, client=client)
+    await menu.callback(click)
+    assert click.response.calls == [("defer", {"ephemeral": False, "thinking": False})]
+    (edit,) = click.edits
+    assert "Cifar A" in embeds_text(edit) and MODELS[0] not in embeds_text(edit) and click.followup.sent == []
+    assert [o.label for o in item(edit["view"], "sota.dataset").item.options if o.default] == ["CIFAR-10"]
+    assert "Papers with Code archive" in embeds_text(edit) and "live sources" not in embeds_text(edit)  # footer
+
+
+async def test_a_private_answer_is_deferred_privately_and_share_posts_it_publicly(client) -> None:
+    interaction = FakeInteraction(permissions=MEMBER)
+    await command(client, "sota").callback(interaction, task="image classification", private=True)
+    assert interaction.response.calls == [("defer", {"ephemeral": True, "thinking": True})]
+    (answer,) = [m for m in interaction.followup.sent if m.get("view") is not None]
+    assert answer["ephemeral"] is True
+    share = item(answer["view"], "sota.share")
+    click = ClickInteraction(permissions=MEMBER, client=client)
+    await share.callback(click)
+    (posted,) = click.followup.sent
+    assert posted["ephemeral"] is False and MODELS[0] in embeds_text(posted) and click.edits == []
+    assert not any(c.item.custom_id.startswith("sota.share") for c in posted["view"].children)
 
 
 async def test_an_old_button_works_after_a_restart(engine, client) -> None:

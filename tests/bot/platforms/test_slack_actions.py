@@ -7,6 +7,7 @@ nothing in memory) still works because its value carries the whole state.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -27,6 +28,7 @@ from sotabot.storage.config import Secret
 from sotabot.storage.models import Subscription
 from tests.bot.interactive_boards import MODELS, seed_interactive
 from tests.bot.platform_limits import slack_problems
+from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.upstream import FakeUpstream, Reply
 
 SECRET = "actions-signing-secret"
@@ -39,10 +41,10 @@ def config() -> Config:
     return cfg
 
 
-def first_answer_blocks(engine) -> list[dict]:
+def first_answer_blocks(engine, text: str = "image classification") -> list[dict]:
     """The leaderboard answer as Slack gets it, with its actions block."""
     ctx = CommandContext(platform="slack", workspace="T111", channel="C111", user="U1")
-    (payload, *_) = render_slack(handle(engine, config(), ctx, "image classification", charts=False))
+    (payload, *_) = render_slack(handle(engine, config(), ctx, text, charts=False))
     assert slack_problems([payload]) == []
     for raw in payload["blocks"]:
         Block.parse(raw).validate_json()
@@ -75,9 +77,17 @@ def signed(body: bytes, secret: str = SECRET) -> dict[str, str]:
 
 
 class Hooks:
+    """The action's response_url and, for chart uploads, Slack's files API (files_upload_v2's three calls)."""
+
     def __init__(self, server: FakeUpstream) -> None:
         self.server = server
         server.route("/actions/1", Reply(200, b"ok"), "POST")
+        server.route("/api/files.getUploadURLExternal",
+                     Reply.json({"ok": True, "upload_url": f"{server.url}/upload/F0CHART", "file_id": "F0CHART"}),
+                     method="POST")
+        server.route("/upload/F0CHART", Reply(200, b"OK - 1", {"Content-Type": "text/plain"}), method="POST")
+        server.route("/api/files.completeUploadExternal",
+                     Reply.json({"ok": True, "files": [{"id": "F0CHART", "title": "chart"}]}), method="POST")
 
     @property
     def url(self) -> str:
@@ -95,9 +105,10 @@ class Hooks:
         raise AssertionError("no answer at response_url")
 
 
-async def click(engine, action: dict, hooks: Hooks, **app_kw) -> tuple[int, dict]:
+async def click(engine, action: dict, hooks: Hooks, cfg: Config | None = None, **app_kw) -> tuple[int, dict]:
     """A fresh Bolt app each time: nothing survives from the click before (a restart)."""
-    app = build_http_app(engine, config(), build_slack_app(engine, config(), **app_kw))
+    cfg = cfg or config()
+    app = build_http_app(engine, cfg, build_slack_app(engine, cfg, **app_kw))
     server = TestServer(app, host="127.0.0.1", port=0)
     await server.start_server()
     before = len(hooks.server.requests_to("/actions/1"))
@@ -155,6 +166,63 @@ async def test_the_benchmark_menu_switches_to_another_dataset(engine, hooks) -> 
     assert "CIFAR-10" in texts(answer) and "Cifar A" in texts(answer) and MODELS[0] not in texts(answer)
 
 
+def has_element(blocks: list[dict], action_id: str) -> bool:
+    try:
+        element(blocks, action_id)
+    except AssertionError:
+        return False
+    return True
+
+
+async def test_a_private_answer_arrives_ephemeral_and_share_posts_it_to_the_channel(engine, hooks) -> None:
+    seed_interactive(engine)
+    with FakeUpstream() as slash:
+        slash.route("/commands/1", Reply(200, b"ok"), "POST")
+        app = build_http_app(engine, config(), build_slack_app(engine, config()))
+        server = TestServer(app, host="127.0.0.1", port=0)
+        await server.start_server()
+        form = urlencode({"token": "legacy", "team_id": "T111", "channel_id": "C111", "user_id": "U1",
+                          "command": "/sota", "text": "image classification private",
+                          "response_url": slash.url + "/commands/1", "trigger_id": "1.2.3"}).encode()
+        async with aiohttp.ClientSession() as http, \
+                http.post(str(server.make_url("/slack/events")), data=form, headers=signed(form)) as resp:
+            assert resp.status == 200
+        deadline = time.monotonic() + 15
+        while not slash.requests_to("/commands/1") and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        await server.close()
+        (posted,) = [json.loads(r.body) for r in slash.requests_to("/commands/1")]
+    assert posted["response_type"] == "ephemeral"  # only the asker sees it
+    share = element(posted["blocks"], "sota.share")
+    assert share["text"]["text"] == "Share to channel"
+    more = element(posted["blocks"], "sota.more")
+    _, paged = await click(engine, {"type": "button", "action_id": "sota.more", "value": more["value"]}, hooks)
+    assert paged["replace_original"] is True and has_element(paged["blocks"], "sota.share")  # still private
+    share = element(paged["blocks"], "sota.share")
+    _, shared = await click(engine, {"type": "button", "action_id": "sota.share", "value": share["value"]}, hooks)
+    assert shared["response_type"] == "in_channel" and shared["replace_original"] is False
+    assert MODELS[12] in texts(shared) and not has_element(shared["blocks"], "sota.share")
+    assert texts(shared).count("Papers with Code archive") == 1  # the provenance footer came along
+    assert slack_problems([shared]) == []
+
+
+async def test_the_chart_button_uploads_the_chart_and_shows_it_in_the_board(engine, hooks) -> None:
+    seed_interactive(engine)
+    chart = element(first_answer_blocks(engine), "sota.chart")
+    cfg = config()
+    cfg.slack.bot_token = Secret("xoxb-test")
+    cfg.slack.api_url = hooks.server.url + "/api/"
+    _, answer = await click(engine, {"type": "button", "action_id": "sota.chart", "value": chart["value"]}, hooks, cfg)
+    assert answer["replace_original"] is True
+    images = [b for b in answer["blocks"] if b["type"] == "image"]
+    assert [b["slack_file"] for b in images] == [{"id": "F0CHART"}]
+    kinds = [b["type"] for b in answer["blocks"]]
+    assert kinds.index("image") < kinds.index("actions")  # inside the board, above its controls
+    assert len(hooks.server.requests_to("/api/files.completeUploadExternal")) == 1
+    for raw in answer["blocks"]:
+        Block.parse(raw).validate_json()
+
+
 async def test_subscribe_this_channel_subscribes_and_confirms_privately(engine, hooks) -> None:
     seed_interactive(engine)
     button = element(first_answer_blocks(engine), "sota.subscribe")
@@ -163,6 +231,25 @@ async def test_subscribe_this_channel_subscribes_and_confirms_privately(engine, 
     assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
     assert "now follows" in texts(answer)
     with Session(engine) as s:
+        assert [x.target for x in s.exec(select(Subscription)).all()] == ["image-classification"]
+
+
+async def test_subscribe_where_the_bot_cannot_post_asks_slack_and_says_invite_me_first(engine, hooks) -> None:
+    """The button is checked like `/sota subscribe`: conversations.info first, then the same invite hint."""
+    seed_interactive(engine)
+    button = element(first_answer_blocks(engine), "sota.subscribe")
+    with FakeSlackApi() as api:
+        api.not_member.add("C111")  # a private channel the bot was never invited to
+        cfg = config()
+        cfg.slack.bot_token = Secret("xoxb-test")
+        cfg.slack.api_url = api.url
+        _, answer = await click(engine, {"type": "button", "action_id": "sota.subscribe", "value": button["value"]},
+                                hooks, cfg)
+        asked = api.requests_to("conversations.info")
+    assert len(asked) == 1  # the bot asked whether it can post in C111
+    assert answer["response_type"] == "ephemeral" and "now follows" in texts(answer)
+    assert "/invite @sotabot" in texts(answer)
+    with Session(engine) as s:  # kept, as the command keeps it: it works once the bot is invited
         assert [x.target for x in s.exec(select(Subscription)).all()] == ["image-classification"]
 
 
