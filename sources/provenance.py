@@ -30,6 +30,8 @@ SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
     CLAIM_SOURCE: ("claims in arXiv abstracts (unverified)", ("claims",)),
 }
 STARTER_NAME = "starter set (results up to 2022)"
+# Papers with Code's data is CC BY-SA 4.0: every line showing rows from it credits the licence.
+PWC_LICENCE = "CC BY-SA 4.0"
 UPDATE_HINT = "run `sotabot data update` for the full archive"
 
 
@@ -52,20 +54,24 @@ class Provenance:
         return max(days) if days else None
 
     def footer(self) -> str:
-        """One plain line: "Papers with Code archive, snapshot 2025-07 · paperswithcode.co, synced 2026-11-30"
-        (an archive without a known snapshot date: "imported 2026-12-01"), or "starter set (results up to
-        2022) · run `sotabot data update` for the full archive". A source with no recorded refresh is named
-        without a date (never "synced" when it never was)."""
+        """One plain line: "Papers with Code archive (CC BY-SA 4.0), snapshot 2025-07 · paperswithcode.co,
+        synced 2026-11-30" (an archive without a known snapshot date: "imported 2026-12-01"), or "starter set
+        (results up to 2022, CC BY-SA 4.0) · run `sotabot data update` for the full archive". A source with
+        no recorded refresh is named without a date (never "synced" when it never was)."""
         parts = []
+        archive = SOURCES[ARCHIVE_SOURCE][0]
         for source in self.sources:
+            name = source.name
+            if name in (archive, STARTER_NAME):
+                name = f"{archive} ({PWC_LICENCE})" if name == archive else f"{name[:-1]}, {PWC_LICENCE})"
             if source.snapshot_at is not None:
-                parts.append(f"{source.name}, snapshot {source.snapshot_at.strftime('%Y-%m')}")
+                parts.append(f"{name}, snapshot {source.snapshot_at.strftime('%Y-%m')}")
                 continue
             if source.name == STARTER_NAME or source.updated_at is None:
-                parts.append(source.name)
+                parts.append(name)
                 continue
-            verb = "imported" if source.name == SOURCES[ARCHIVE_SOURCE][0] else "synced"
-            parts.append(f"{source.name}, {verb} {source.updated_at.date().isoformat()}")
+            verb = "imported" if source.name == archive else "synced"
+            parts.append(f"{name}, {verb} {source.updated_at.date().isoformat()}")
         if self.starter_only:
             parts.append(UPDATE_HINT)
         return " · ".join(parts)

@@ -23,7 +23,7 @@ def _footer(engine, text: str) -> str:
 def test_the_starter_set_says_what_it_is_and_how_to_load_the_archive(engine):
     ensure_starter_data(engine, Config())
     assert _footer(engine, "/sota image classification") == (
-        "starter set (results up to 2022) · run `sotabot data update` for the full archive"
+        "starter set (results up to 2022, CC BY-SA 4.0) · run `sotabot data update` for the full archive"
     )
     with Session(engine) as s:
         prov = board_provenance(s, ["pwc_archive", "claim"])
@@ -36,7 +36,8 @@ def test_once_the_archive_is_in_its_import_date_is_named_and_only_the_sources_us
     with Session(engine) as s:
         prov = board_provenance(s, ["pwc_archive"])
         both = board_provenance(s, ["claim", "pwc_archive"])
-    assert prov.footer().startswith("Papers with Code archive, imported ") and "data update" not in prov.footer()
+    assert prov.footer().startswith("Papers with Code archive (CC BY-SA 4.0), imported ")
+    assert "data update" not in prov.footer()
     assert [d.name for d in both.sources] == ["Papers with Code archive", "claims in arXiv abstracts (unverified)"]
     assert prov.to_json()[0]["updated_at"].endswith("+00:00")
 
@@ -64,7 +65,7 @@ def test_a_source_never_synced_names_no_sync_date(engine):
         prov = board_provenance(s, ["pwc_archive", "claim"])
     assert not prov.starter_only
     archive, claims = prov.footer().split(" · ")
-    assert archive.startswith("Papers with Code archive, imported ")
+    assert archive.startswith("Papers with Code archive (CC BY-SA 4.0), imported ")
     assert claims == "claims in arXiv abstracts (unverified)" and prov.sources[1].updated_at is None
     record_outcome(engine, "claims", None, datetime(2026, 11, 30, 8, 0, tzinfo=UTC))  # the extractor ran
     with Session(engine) as s:

@@ -153,4 +153,5 @@ def test_after_the_update_answers_say_they_come_from_the_archive_and_when(hub, d
     assert {(r["source"], r["verified"]) for r in data["rows"]} == {("pwc_archive", True)}
     assert main(["sota", "question answering"]) == 0
     footer = capsys.readouterr().out.strip().splitlines()[-1]
-    assert footer == "Papers with Code archive, snapshot 2025-07"  # the Hub revision's lastModified, not today
+    # the Hub revision's lastModified, not today; the data's licence credited
+    assert footer == "Papers with Code archive (CC BY-SA 4.0), snapshot 2025-07"

@@ -88,7 +88,7 @@ def test_every_click_answers_with_the_same_provenance_footer_as_the_command(engi
     record_import(engine, "pwc-archive/evaluation-tables", "abc123")
     first = handle(engine, Config(), CTX, "image classification", charts=False)
     footer = footer_of(first)
-    assert footer.startswith("Papers with Code archive, imported ")
+    assert footer.startswith("Papers with Code archive (CC BY-SA 4.0), imported ")
     controls = controls_of(first)
     clicks = [(MORE, controls[MORE].value), (CHART, controls[CHART].value), (SHARE, controls[SUBSCRIBE].value),
               (DATASET, controls[DATASET].options[1][1]), (METRIC, controls[METRIC].options[1][1])]
