@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TypeVar
 
@@ -136,6 +136,7 @@ class Leaderboard:
     higher_is_better: bool | None
     rows: list[LeaderboardRow]
     other_benchmarks: list[BenchmarkSummary]
+    choices: list[BenchmarkChoice] = field(default_factory=list)  # every benchmark, as benchmark_choices lists them
 
 
 @dataclass
@@ -406,6 +407,7 @@ def leaderboard(
         higher_is_better=_higher_is_better(direction),
         rows=rows,
         other_benchmarks=[_summary(b) for b in benches if b is not bench],
+        choices=[_choice(b) for b in benches],
     )
 
 
@@ -545,9 +547,10 @@ def benchmark_choices(session: Session, task_id: int, prefer: Prefer | None = No
     if task is None:
         return []
     preference = prefer(task.slug) if prefer else None
-    out = []
-    for bench in _task_benchmarks(session, task_id, task.default_benchmark_id, preference):
-        primary = bench.primary()
-        metrics = sorted(bench.metrics, key=lambda m, p=primary: (p is None or m.id != p.id, not m.has_value))
-        out.append(BenchmarkChoice(bench.id, bench.label, [(m.id, m.name) for m in metrics]))
-    return out
+    return [_choice(bench) for bench in _task_benchmarks(session, task_id, task.default_benchmark_id, preference)]
+
+
+def _choice(bench: _Bench) -> BenchmarkChoice:
+    primary = bench.primary()
+    metrics = sorted(bench.metrics, key=lambda m: (primary is None or m.id != primary.id, not m.has_value))
+    return BenchmarkChoice(bench.id, bench.label, [(m.id, m.name) for m in metrics])

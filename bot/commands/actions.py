@@ -33,7 +33,6 @@ from sotabot.storage.leaderboards import (
     BenchmarkChoice,
     Leaderboard,
     LookupProblem,
-    Prefer,
     benchmark_choices,
     leaderboard,
 )
@@ -117,17 +116,10 @@ def controls(board: Leaderboard, choices: list[BenchmarkChoice], *, rows: int = 
     return Actions(items)
 
 
-def with_controls(
-    engine: Engine, msg: Message, board: Leaderboard, *, rows: int = ROWS, prefer: Prefer | None = None
-) -> Message:
-    """The leaderboard answer with its controls appended (best effort: a failure leaves it without)."""
-    try:
-        with session_scope(engine) as session:
-            choices = benchmark_choices(session, board.task_id, prefer)
-    except Exception:
-        log.exception("leaderboard controls failed for task %s", board.task_id)
-        return msg
-    msg.blocks.append(controls(board, choices, rows=rows, private=msg.ephemeral))
+def with_controls(msg: Message, board: Leaderboard, *, rows: int = ROWS) -> Message:
+    """The leaderboard answer with its controls appended; the menu is the board's own benchmarks, in the
+    order the answer chose them (the canonical preference it was built with), read with it in one go."""
+    msg.blocks.append(controls(board, board.choices, rows=rows, private=msg.ephemeral))
     return msg
 
 

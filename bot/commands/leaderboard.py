@@ -80,7 +80,7 @@ def sota_command(engine: Engine, config: Config, ctx: CommandContext, cmd: Parse
     message.ephemeral = query.private  # `/sota TASK private`: the asker's alone, with "Share to channel"
     from sotabot.bot.commands.actions import with_controls  # actions builds on this module
 
-    return with_controls(engine, message, board, prefer=prefer)
+    return with_controls(message, board)
 
 
 def _close_choices(asked: str, choices: list[str]) -> list[str]:
