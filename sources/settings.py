@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sotabot.storage.config import NO_SECRET, ConfigError, Secret, StorageConfig, require_positive
+from sotabot.storage.config import NO_SECRET, YEAR_SECONDS, ConfigError, Secret, StorageConfig, require_positive
 
 
 @dataclass
@@ -115,6 +115,11 @@ class SourcesSettings(StorageConfig):
             "sources.paperswithcode.max_body_bytes",
             "sources.paperswithcode.tasks_per_poll",
         )
+        # A rate paces: 0 would turn pacing off, and the pause between requests (1/rate) must fit a span's bound.
+        rate = self.sources.paperswithcode.requests_per_second
+        if not rate * YEAR_SECONDS >= 1:
+            message = f"must be greater than 0 (at least one request a year), got {rate!r}"
+            raise ConfigError("sources.paperswithcode.requests_per_second", message)
         for name, value in self.canonical.items():
             if not isinstance(value, str) or not value.partition("|")[0].strip():
                 raise ConfigError(f"canonical.{name}", f"must be 'Dataset' or 'Dataset | Metric', got {value!r}")

@@ -84,12 +84,19 @@ class StorageConfig:
         """Checks across keys; layers extend it (call super()). Raises ConfigError naming the key."""
         if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", self.database.url):
             raise ConfigError("database.url", "must be a sqlite:// or postgresql+psycopg:// URL")
+        # URLs by key name: `*_url` always, `*endpoint` unless empty (empty: the library's default).
         for key, value in walk(self):
-            if key.endswith("_url") and key != "database.url":
+            if (key.endswith("_url") and key != "database.url") or (key.endswith("endpoint") and value != ""):
                 check_http_url(key, value)
             elif isinstance(value, int | float) and not isinstance(value, bool):
                 check_number(key, value)
-        require_positive(self, "database.busy_timeout_seconds")
+        busy = self.database.busy_timeout_seconds
+        if not BUSY_TIMEOUT_MIN_SECONDS <= busy <= BUSY_TIMEOUT_MAX_SECONDS:
+            raise ConfigError(
+                "database.busy_timeout_seconds",
+                f"must be between {BUSY_TIMEOUT_MIN_SECONDS} and {BUSY_TIMEOUT_MAX_SECONDS} "
+                f"(SQLite counts it in milliseconds in a 32-bit int), got {busy!r}",
+            )
 
 
 # Upper bounds by unit: a span longer than this is a typo, and longer ones overflow the
@@ -98,6 +105,10 @@ class StorageConfig:
 YEAR_SECONDS = 366 * 86400
 SPAN_LIMITS = {"_seconds": YEAR_SECONDS, "_minutes": YEAR_SECONDS // 60, "_hours": YEAR_SECONDS // 3600, "_days": 3660}
 COUNT_LIMIT = 2**31 - 1
+# SQLite keeps its busy timeout in milliseconds in a C int: a longer one wraps and a shorter
+# one rounds down, both to 0 (fail at once, the opposite of waiting).
+BUSY_TIMEOUT_MIN_SECONDS = 0.001
+BUSY_TIMEOUT_MAX_SECONDS = COUNT_LIMIT // 1000
 HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?")
 
 

@@ -285,7 +285,7 @@ class PapersWithCodeClient(JsonApi):
         pwc = config.sources.paperswithcode
         politeness = Politeness.from_config(
             config.sources.http,
-            min_interval=1.0 / pwc.requests_per_second if pwc.requests_per_second > 0 else 0.0,
+            min_interval=1.0 / pwc.requests_per_second,
             max_body_bytes=pwc.max_body_bytes,
         )
         super().__init__(

@@ -49,7 +49,7 @@ def serve(srv: FakeUpstream, rows: list[dict]) -> None:
 
 def test_a_new_upstream_result_for_a_subscribed_task_is_one_alert_within_the_hour(engine):
     cfg = Config()
-    cfg.sources.paperswithcode.requests_per_second = 0
+    cfg.sources.paperswithcode.requests_per_second = 1000.0
     cfg.delivery.per_channel_interval_seconds = 0.0
     poll_every = cfg.sources.paperswithcode.poll_interval_minutes * 60.0
     clock = FakeClock(time.time())

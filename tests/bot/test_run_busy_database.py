@@ -5,6 +5,8 @@ test config (8 s against 2 s and 3 s), so every mechanism a 40-second lock exerc
 production runs here too: writes that fail with "database is locked" after the busy
 timeout and are retried, leases that run out while their owner is blocked, and claims that
 must not take those rows over when the lock goes. /healthz is polled throughout.
+One slow case also runs the report's own figures: a 40 s lock against the shipped busy
+timeout (30 s) and lease (300 s).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from sotabot.bot.settings import DeliveryConfig
 from sotabot.storage.db import make_engine
 from sotabot.storage.models import Delivery
 from tests.bot.test_run_delivery import ROOT, _env, _prepare, _start, _stop, _wait_for
@@ -95,13 +98,20 @@ def _links_file(path: Path, rows: int) -> Path:
 
 
 def _run_with_lock(
-    url: str, tmp_path: Path, processes: int = 1, import_file: Path | None = None
+    url: str,
+    tmp_path: Path,
+    processes: int = 1,
+    import_file: Path | None = None,
+    lock_seconds: float = LOCK_SECONDS,
+    busy_timeout: float | None = BUSY_TIMEOUT_SECONDS,
+    lease: float | None = LEASE_SECONDS,
 ) -> tuple[Counter, HealthProbe, list, str]:
+    """Deliver CHANNELS digests through the lock (or the import); `None`: the config's default, not overridden."""
     _prepare(url, CHANNELS)
     log = tmp_path / "run.log"
     if import_file is None:
         holder = subprocess.Popen(
-            [sys.executable, "-m", "tests.fakes.lock_holder", url, str(LOCK_SECONDS)],
+            [sys.executable, "-m", "tests.fakes.lock_holder", url, str(lock_seconds)],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -112,8 +122,11 @@ def _run_with_lock(
     probe = HealthProbe(log)
     with FakeSlackApi(delay=0.1) as api:
         env = _env(url, api)
-        env["SOTABOT_DELIVERY__LEASE_SECONDS"] = str(LEASE_SECONDS)
-        env["SOTABOT_DATABASE__BUSY_TIMEOUT_SECONDS"] = str(BUSY_TIMEOUT_SECONDS)
+        env.pop("SOTABOT_DELIVERY__LEASE_SECONDS", None)
+        if lease is not None:
+            env["SOTABOT_DELIVERY__LEASE_SECONDS"] = str(lease)
+        if busy_timeout is not None:
+            env["SOTABOT_DATABASE__BUSY_TIMEOUT_SECONDS"] = str(busy_timeout)
         procs = [_start(env, log) for _ in range(processes)]
         probe.start()
         try:
@@ -135,7 +148,9 @@ def _run_with_lock(
                 print(f"\nimport alongside: {holder.stdout.strip()[-200:]}")
             _wait_for(lambda: len({p.channel for p in api.posts}) >= CHANNELS, 120, procs, log)
             _wait_for(lambda: _sent(url) >= CHANNELS, 60, procs, log)
-            time.sleep(2 * LEASE_SECONDS)  # a row wrongly taken over after its lease would be sent now
+            # A row wrongly taken over after its lease would be sent now. The default lease (300 s)
+            # cannot run out within the test, and every row is 'sent' by now: none is left to take over.
+            time.sleep(2 * min(lease or DeliveryConfig.lease_seconds, LEASE_SECONDS))
         finally:
             probe.stop()
             _stop(procs)
@@ -143,7 +158,7 @@ def _run_with_lock(
                 holder.kill()
         counts = Counter(p.channel for p in api.posts)
     busy = sum("database busy" in body for _, _, body in probe.answers)
-    fault = "import" if import_file else f"lock of {LOCK_SECONDS:.0f}s"
+    fault = "import" if import_file else f"lock of {lock_seconds:.0f}s"
     print(
         f"\n{fault} started after {at_lock} posts: {len(api.posts)} posts for {CHANNELS} channels, "
         f"{len(counts)} distinct, {sum(n - 1 for n in counts.values())} duplicates; "
@@ -154,17 +169,18 @@ def _run_with_lock(
 
 
 def _assert_exactly_once_and_healthy(
-    counts: Counter, probe: HealthProbe, procs: list, log: str, busy_expected: bool = True
+    counts: Counter, probe: HealthProbe, procs: list, log: str, busy_expected: bool = True,
+    lock_seconds: float = LOCK_SECONDS,
 ) -> None:
     assert len(counts) == CHANNELS
     assert set(counts.values()) == {1}, [c for c, n in counts.items() if n > 1]
     assert all(p.returncode == 0 for p in procs), log[-3000:]
     assert "Traceback" not in log, log[-3000:]
-    assert len(probe.answers) >= LOCK_SECONDS / 0.2 / 2 or not busy_expected  # polled throughout
+    assert len(probe.answers) >= lock_seconds / 0.2 / 2 or not busy_expected  # polled throughout
     assert all(seconds < 1.0 for seconds, _, _ in probe.answers), probe.answers
     # the database still answers reads, so the process is healthy and says why deliveries wait
     assert {status for _, status, _ in probe.answers} == {200}, probe.answers
-    if busy_expected:  # said while the lock lasts (8 s, 40 polls), not only in a moment after it
+    if busy_expected:  # said while the lock lasts (8 s: 40 polls), not only in a moment after it
         busy = sum("deliveries delayed: database busy" in body for _, _, body in probe.answers)
         assert busy >= 10, probe.answers
 
@@ -175,6 +191,15 @@ def test_a_write_lock_held_longer_than_busy_timeout_and_lease_delays_digests_but
     url = f"sqlite:///{tmp_path / 'busy.db'}"
     counts, probe, procs, log = _run_with_lock(url, tmp_path, processes=processes)
     _assert_exactly_once_and_healthy(counts, probe, procs, log)
+    assert "database busy" in log  # the delay is explained in the log
+
+
+@pytest.mark.slow
+def test_the_reports_40s_write_lock_with_the_default_busy_timeout_and_lease_delays_digests_but_repeats_none(tmp_path):
+    """The issue's figures unscaled: 200 digests, one process, a 40 s lock, busy timeout and lease as shipped."""
+    url = f"sqlite:///{tmp_path / 'busy40.db'}"
+    counts, probe, procs, log = _run_with_lock(url, tmp_path, lock_seconds=40.0, busy_timeout=None, lease=None)
+    _assert_exactly_once_and_healthy(counts, probe, procs, log, lock_seconds=40.0)
     assert "database busy" in log  # the delay is explained in the log
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -80,6 +81,7 @@ class FakeUpstream:
         self.routes: dict[tuple[str, str], Reply | Handler] = {}
         self.faults: list[tuple[str, Fault]] = []
         self.log: list[LoggedRequest] = []
+        self.dripping: list[str] = []  # paths of the requests whose drip is in progress right now
         self.clock = clock
         self._lock = threading.Lock()
         self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
@@ -108,6 +110,21 @@ class FakeUpstream:
 
     def requests_to(self, path_prefix: str) -> list[LoggedRequest]:
         return [r for r in self.log if r.path.startswith(path_prefix)]
+
+    def dripping_now(self) -> list[str]:
+        """The paths being dripped to a client that is still reading (a request in flight)."""
+        with self._lock:
+            return list(self.dripping)
+
+    @contextmanager
+    def _drip(self, path: str) -> Iterator[None]:
+        with self._lock:
+            self.dripping.append(path)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.dripping.remove(path)
 
     def _take_fault(self, path: str) -> Fault | None:
         with self._lock:
@@ -139,7 +156,7 @@ class FakeUpstream:
                 with upstream._lock:
                     upstream.log.append(req)
                 fault = upstream._take_fault(parts.path)
-                if fault is not None and self._apply_fault(fault):
+                if fault is not None and self._apply_fault(fault, parts.path):
                     return
                 target = upstream.routes.get((method, parts.path))
                 if target is None:
@@ -148,7 +165,7 @@ class FakeUpstream:
                     reply = target(req) if callable(target) else target
                 self._write(reply)
 
-            def _apply_fault(self, fault: Fault) -> bool:
+            def _apply_fault(self, fault: Fault, path: str) -> bool:
                 if fault.kind == "status":
                     headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
                     self._write(Reply.json({"error": "injected"}, status=fault.status, headers=headers))
@@ -173,24 +190,26 @@ class FakeUpstream:
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", "600")
                     self.end_headers()
-                    for _ in range(600):
-                        try:
-                            self.wfile.write(b" ")
-                            self.wfile.flush()
-                        except OSError:  # the client gave up: that is the point
-                            break
-                        time.sleep(fault.seconds or 1.0)
+                    with upstream._drip(path):
+                        for _ in range(600):
+                            try:
+                                self.wfile.write(b" ")
+                                self.wfile.flush()
+                            except OSError:  # the client gave up: that is the point
+                                break
+                            time.sleep(fault.seconds or 1.0)
                     self.close_connection = True
                     return True
                 if fault.kind == "drip-headers":
-                    try:
-                        self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Drip: ")
-                        for _ in range(600):
-                            self.wfile.write(b"a")
-                            self.wfile.flush()
-                            time.sleep(fault.seconds or 1.0)
-                    except OSError:  # the client gave up: that is the point
-                        pass
+                    with upstream._drip(path):
+                        try:
+                            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+                            for _ in range(600):
+                                self.wfile.write(b"a")
+                                self.wfile.flush()
+                                time.sleep(fault.seconds or 1.0)
+                        except OSError:  # the client gave up: that is the point
+                            pass
                     self.close_connection = True
                     return True
                 if fault.kind == "oversize":

@@ -102,6 +102,15 @@ def test_config_file_from_environment_variable(tmp_path):
         ("[sources.http]\ntimeout_seconds = 0\n", {}, "sources.http.timeout_seconds"),
         ("[sources.http]\nmax_body_bytes = 99999999999999\n", {}, "sources.http.max_body_bytes"),
         ("[delivery]\nbackoff_base_seconds = 1e300\n", {}, "delivery.backoff_base_seconds"),
+        # SQLite keeps the busy timeout in int milliseconds: beyond 2147483 s (or under 1 ms) it is 0
+        ("[database]\nbusy_timeout_seconds = 2200000\n", {}, "database.busy_timeout_seconds"),
+        ("[database]\nbusy_timeout_seconds = 0.0004\n", {}, "database.busy_timeout_seconds"),
+        # URL-valued keys whose names do not end in _url
+        ('[sources.archive]\nendpoint = "http://exa mple.com"\n', {}, "sources.archive.endpoint"),
+        ('[sources.archive]\nendpoint = "ftp//nohost"\n', {}, "sources.archive.endpoint"),
+        # a rate of 0 would turn pacing off; one so small its pause overflows a span
+        ("[sources.paperswithcode]\nrequests_per_second = 0\n", {}, "sources.paperswithcode.requests_per_second"),
+        ("[sources.paperswithcode]\nrequests_per_second = 1e-300\n", {}, "sources.paperswithcode.requests_per_second"),
     ],
 )
 def test_a_wrong_value_names_the_key(tmp_path, toml, env, key):
@@ -119,6 +128,9 @@ def test_a_wrong_value_names_the_key(tmp_path, toml, env, key):
         ("SOTABOT_SCHEDULER__MISFIRE_GRACE_SECONDS", "0", "scheduler.misfire_grace_seconds"),
         ("SOTABOT_SOURCES__ARXIV__POLL_INTERVAL_MINUTES", "99999999999", "sources.arxiv.poll_interval_minutes"),
         ("SOTABOT_SOURCES__HUGGINGFACE__API_URL", "http://exa mple.com", "sources.huggingface.api_url"),
+        ("SOTABOT_DATABASE__BUSY_TIMEOUT_SECONDS", "2200000", "database.busy_timeout_seconds"),
+        ("SOTABOT_SOURCES__ARCHIVE__ENDPOINT", "http://exa mple.com", "sources.archive.endpoint"),
+        ("SOTABOT_SOURCES__PAPERSWITHCODE__REQUESTS_PER_SECOND", "0", "sources.paperswithcode.requests_per_second"),
     ],
 )
 def test_run_exits_2_naming_the_key_before_anything_runs(tmp_path, repo_root, variable, value, key):
@@ -138,6 +150,37 @@ def test_run_exits_2_naming_the_key_before_anything_runs(tmp_path, repo_root, va
 
 def test_every_default_passes_the_bounds():
     load_config(environ={})
+
+
+def test_the_bounds_keep_the_values_that_work(tmp_path):
+    """The edges themselves are accepted: SQLite's longest busy timeout, an archive mirror, a slow rate."""
+    path = tmp_path / "c.toml"
+    path.write_text(
+        "[database]\nbusy_timeout_seconds = 2147483\n"
+        '[sources.archive]\nendpoint = "http://127.0.0.1:8080/hub/"\n'
+        "[sources.paperswithcode]\nrequests_per_second = 0.01\n"
+    )
+    cfg = load_config(path, environ={})
+    assert cfg.database.busy_timeout_seconds == 2147483
+    assert cfg.sources.archive.endpoint == "http://127.0.0.1:8080/hub/"
+    assert cfg.sources.paperswithcode.requests_per_second == 0.01
+
+
+def test_every_busy_timeout_the_config_accepts_is_the_one_sqlite_keeps(tmp_path):
+    """Both ends of the bound reach SQLite as written; one millisecond further either way is 0 (no wait)."""
+    from sqlalchemy import text
+
+    from sotabot.storage.config import BUSY_TIMEOUT_MAX_SECONDS, BUSY_TIMEOUT_MIN_SECONDS
+    from sotabot.storage.db import make_engine
+
+    def kept(seconds: float) -> int:
+        engine = make_engine(f"sqlite:///{tmp_path / 'busy.db'}", busy_timeout=seconds)
+        with engine.connect() as conn:
+            return conn.execute(text("PRAGMA busy_timeout")).scalar_one()
+
+    assert kept(BUSY_TIMEOUT_MAX_SECONDS) == BUSY_TIMEOUT_MAX_SECONDS * 1000
+    assert kept(BUSY_TIMEOUT_MIN_SECONDS) == 1
+    assert kept(BUSY_TIMEOUT_MAX_SECONDS + 1) == kept(BUSY_TIMEOUT_MIN_SECONDS / 2) == 0
 
 
 def test_the_cli_exits_2_with_the_key_name(tmp_path, monkeypatch, capsys):

@@ -471,7 +471,7 @@ def test_the_poll_command_reports_the_sync(server, tmp_path, monkeypatch, capsys
     serve_ocr(server, recorded)
     monkeypatch.setenv("SOTABOT_DATABASE__URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("SOTABOT_SOURCES__PAPERSWITHCODE__API_URL", server.url + API)
-    monkeypatch.setenv("SOTABOT_SOURCES__PAPERSWITHCODE__REQUESTS_PER_SECOND", "0")
+    monkeypatch.setenv("SOTABOT_SOURCES__PAPERSWITHCODE__REQUESTS_PER_SECOND", "1000")
     assert main(["poll", "paperswithcode", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["source"] == "paperswithcode"
@@ -565,7 +565,7 @@ def test_the_plan_and_the_coverage_are_shown_by_the_cli(server, tmp_path, monkey
     serve_board(server, "speech-recognition", "LibriSpeech test-clean", WER_V1)
     monkeypatch.setenv("SOTABOT_DATABASE__URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("SOTABOT_SOURCES__PAPERSWITHCODE__API_URL", server.url + API)
-    monkeypatch.setenv("SOTABOT_SOURCES__PAPERSWITHCODE__REQUESTS_PER_SECOND", "0")
+    monkeypatch.setenv("SOTABOT_SOURCES__PAPERSWITHCODE__REQUESTS_PER_SECOND", "1000")
     monkeypatch.setenv("SOTABOT_SOURCES__PAPERSWITHCODE__TASKS_PER_POLL", "2")
     assert main(["poll", "paperswithcode", "--json"]) == 0  # 3d-generation has no route: a 404, remembered
     capsys.readouterr()
