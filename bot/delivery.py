@@ -450,6 +450,7 @@ def attach(service: Any) -> None:
 
     async def stop(_service: Any) -> None:
         scheduler.shutdown(wait=False)
+        scheduler.poll_pool.shutdown(wait=False, cancel_futures=True)  # a stuck poll is left to the exit's grace
         await asyncio.to_thread(scheduler.leadership.release)
 
     service.on_startup.append(start)

@@ -1,8 +1,9 @@
 """The scheduled jobs of `sotabot run`: polls, digest tick, alerts, star refreshes.
 
 APScheduler 3's AsyncIOScheduler runs in the service's loop; every job body is synchronous
-database work, so it runs in a thread (`asyncio.to_thread`) and a slash command is never
-stuck behind a poll. Jobs use max_instances=1, coalescing and a misfire grace, all in UTC;
+database work, so it runs in a thread: polls in a pool of their own (one thread per poller),
+digests and alerts in asyncio's shared one, so neither a slash command nor a digest is ever
+stuck behind polls waiting on slow upstreams. Jobs use max_instances=1, coalescing and a misfire grace, all in UTC;
 everything that matters (cursors, what was sent) lives in the database, so a restart
 resumes where it stopped. On PostgreSQL only the process holding an advisory lock runs the
 jobs; when it dies its connection closes, the lock is freed and another process takes over
@@ -13,8 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -87,6 +91,9 @@ class Leadership:
             self._conn = None
 
 
+IN_SHARED_POOL = ("digest", "alerts")  # short database jobs; every other job is a poll of an upstream
+
+
 def _poll_job(p: Poller) -> Callable[[Engine, DigestsSettings], Any]:
     def run(engine: Engine, config: DigestsSettings) -> Any:
         return p.poll(engine, config)
@@ -116,6 +123,13 @@ def build_scheduler(
     """A scheduler with every job; call `.start()` inside the running loop."""
     leadership = leadership or Leadership(engine)
     scheduler = AsyncIOScheduler(timezone=UTC)
+    table = job_table(config)
+    # Polls get threads of their own: a poll can wait on a dripping upstream up to its deadline, and
+    # asyncio's shared pool has min(32, CPUs + 4) threads (5 on one CPU), so five stuck polls would
+    # otherwise leave none for the digest and alerts jobs or a slash command's database work.
+    polls = ThreadPoolExecutor(
+        max_workers=max(1, sum(job_id not in IN_SHARED_POOL for job_id, _, _ in table)), thread_name_prefix="poll"
+    )
 
     async def guarded(job_id: str, func: Callable[[Engine, DigestsSettings], Any]) -> None:
         try:
@@ -129,7 +143,9 @@ def build_scheduler(
         delay = FIRST_DB_RETRY_SECONDS
         for attempt in range(DB_RETRIES + 1):
             try:
-                result = await asyncio.to_thread(func, engine, config)
+                pool = None if job_id in IN_SHARED_POOL else polls
+                call = functools.partial(contextvars.copy_context().run, func, engine, config)
+                result = await asyncio.get_running_loop().run_in_executor(pool, call)
             except OperationalError as exc:  # locked, full, unreachable: what did not commit is not done
                 reason = str(exc.orig or exc).splitlines()[0][:200]
                 if attempt < DB_RETRIES:
@@ -156,7 +172,7 @@ def build_scheduler(
             on_queued()
 
     start = datetime.now(UTC)
-    for index, (job_id, func, seconds) in enumerate(job_table(config)):
+    for index, (job_id, func, seconds) in enumerate(table):
         first = (
             start + timedelta(seconds=1 + index)
             if job_id in ("digest", "alerts")
@@ -174,4 +190,5 @@ def build_scheduler(
             misfire_grace_time=config.scheduler.misfire_grace_seconds,
         )
     scheduler.leadership = leadership  # type: ignore[attr-defined]
+    scheduler.poll_pool = polls  # type: ignore[attr-defined]
     return scheduler

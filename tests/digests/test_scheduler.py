@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime
 
 from sqlmodel import Session, select
@@ -95,6 +96,49 @@ def test_a_running_scheduler_queues_due_digests_and_wakes_delivery(sqlite_engine
             await asyncio.wait_for(woken.wait(), timeout=20)
         finally:
             scheduler.shutdown(wait=False)
+
+    asyncio.run(run())
+    with Session(sqlite_engine) as s:
+        assert [d.dedupe_key.split(":")[0] for d in s.exec(select(Delivery)).all()] == ["digest"]
+
+
+def test_polls_stuck_on_slow_upstreams_leave_threads_for_the_digest(sqlite_engine, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sotabot.digests import scheduler as scheduler_module
+
+    cfg = _digests_only()
+    _channel_due_now(sqlite_engine)
+    release = threading.Event()
+    stuck: list[str] = []
+
+    def dripping_poll(name: str):
+        def poll(_engine, _config) -> None:  # a poll waiting on an upstream that sends a byte a second
+            stuck.append(name)
+            release.wait(20)
+
+        return poll
+
+    real = scheduler_module.job_table(cfg)
+    polls = [(f"poll:{n}", dripping_poll(n), 3600.0) for n in ("arxiv", "hf", "github", "pwc", "hub")]
+    monkeypatch.setattr(scheduler_module, "job_table", lambda _cfg: polls + real)
+    woken = asyncio.Event()
+
+    async def run() -> None:
+        # asyncio's shared pool on a one-CPU machine: min(32, 1 + 4) threads, one per stuck poll
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=5))
+        scheduler = build_scheduler(sqlite_engine, cfg, on_queued=woken.set)
+        for job in scheduler.get_jobs():
+            job.modify(next_run_time=datetime.now(UTC))  # every poll starts at once, before the digest
+        scheduler.start()
+        try:
+            while len(stuck) < 5:
+                await asyncio.sleep(0.05)
+            await asyncio.wait_for(woken.wait(), timeout=10)  # the digest ran while all five polls wait
+        finally:
+            release.set()
+            scheduler.shutdown(wait=False)
+            scheduler.poll_pool.shutdown(wait=True)
 
     asyncio.run(run())
     with Session(sqlite_engine) as s:
