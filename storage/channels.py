@@ -9,7 +9,9 @@ workspace or guild A can never read or change the settings of B. Inserts use
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, or_
@@ -32,12 +34,29 @@ def _key(platform: str, workspace: str, channel: str) -> tuple[str, str, str]:
     return platform, workspace[:LABEL_CHARS], channel[:LABEL_CHARS]
 
 
-def find_channel(session: Session, platform: str, workspace: str, channel: str) -> Channel | None:
+@dataclass(frozen=True)
+class SameWorkspace:
+    """Other keys a platform gives the same workspace (its adapter knows which, storage does not):
+    each of `keys`, and any key ending with `suffix`."""
+
+    keys: tuple[str, ...] = ()
+    suffix: str | None = None
+
+    def matches(self, key: str) -> Any:
+        """A condition on Channel.workspace: this key or one of its other spellings."""
+        terms = [Channel.workspace == key, *(Channel.workspace == k for k in self.keys)]
+        if self.suffix:
+            terms.append(col(Channel.workspace).like(f"%{self.suffix}"))
+        return or_(*terms)
+
+
+def find_channel(
+    session: Session, platform: str, workspace: str, channel: str, same: SameWorkspace | None = None
+) -> Channel | None:
     """The channel row for this key, or None (reads never create rows).
 
-    Slack keys a team "T…" alone or "E…:T…" once it is part of an Enterprise Grid; a team that
-    joins (or leaves) a Grid keeps its channels: the same team and channel under the other
-    form of the key is the same channel. Only the team part is compared, never another team's.
+    `same`: where the platform spells one workspace several ways, a channel stored under another
+    spelling of this workspace is this channel (the first such row; an exact key wins).
     """
     platform, workspace, channel = _key(platform, workspace, channel)
     found = session.exec(
@@ -45,13 +64,11 @@ def find_channel(session: Session, platform: str, workspace: str, channel: str) 
             Channel.platform == platform, Channel.workspace == workspace, Channel.channel == channel
         )
     ).first()
-    if found is not None or platform != "slack":
+    if found is not None or same is None:
         return found
-    team = workspace.rsplit(":", 1)[-1]
     return session.exec(
         select(Channel)
-        .where(Channel.platform == "slack", Channel.channel == channel,
-               or_(Channel.workspace == team, col(Channel.workspace).like(f"%:{team}")))
+        .where(Channel.platform == platform, Channel.channel == channel, same.matches(workspace))
         .order_by(col(Channel.id))
     ).first()
 
@@ -65,10 +82,11 @@ def get_or_create_channel(
     *,
     timezone: str = "UTC",
     digest_time: str = "09:00",
+    same: SameWorkspace | None = None,
 ) -> Channel:
-    """The channel row for this key, created with the given defaults on first use."""
+    """The channel row for this key, created with the given defaults on first use (`same`: as find_channel)."""
     platform, workspace, channel = _key(platform, workspace, channel)
-    found = find_channel(session, platform, workspace, channel)
+    found = find_channel(session, platform, workspace, channel, same)
     if found is None:
         row = {
             "platform": platform,
@@ -88,7 +106,7 @@ def get_or_create_channel(
         assert found is not None
     else:
         changed = False
-        if found.workspace != workspace:  # the team joined or left an Enterprise Grid: adopt today's key
+        if found.workspace != workspace:  # found under another spelling of the workspace: adopt today's
             found.workspace = workspace
             changed = True
         if name and found.name != name[:CHANNEL_NAME_CHARS]:
@@ -185,18 +203,13 @@ def reactivate(session: Session, channel: Channel) -> bool:
     return True
 
 
-def workspace_channels(session: Session, platform: str, workspace: str) -> list[Channel]:
-    """Every channel of one Slack team or Discord guild.
-
-    On Slack a team's channels may be keyed "T…" or "E…:T…" (Enterprise Grid), so both match
-    a bare team id.
-    """
+def workspace_channels(
+    session: Session, platform: str, workspace: str, same: SameWorkspace | None = None
+) -> list[Channel]:
+    """Every channel of one workspace (a Slack team, a Discord guild), under any spelling `same` names."""
     if platform not in PLATFORMS or not workspace:
         return []
     key = workspace[:LABEL_CHARS]
-    query = select(Channel).where(Channel.platform == platform)
-    if platform == "slack" and ":" not in key:
-        query = query.where(or_(Channel.workspace == key, col(Channel.workspace).like(f"%:{key}")))
-    else:
-        query = query.where(Channel.workspace == key)
+    where = same.matches(key) if same is not None else Channel.workspace == key
+    query = select(Channel).where(Channel.platform == platform, where)
     return list(session.exec(query.order_by(col(Channel.id))).all())

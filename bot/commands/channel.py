@@ -6,6 +6,7 @@ from sqlmodel import Session
 
 from sotabot.bot.commands.context import CommandContext, error
 from sotabot.bot.settings import Config
+from sotabot.bot.workspaces import same_workspace
 from sotabot.digests.message import Message
 from sotabot.storage import channels as channel_store
 from sotabot.storage.models import Channel
@@ -15,11 +16,14 @@ def channel_for(session: Session, ctx: CommandContext, config: Config) -> Channe
     return channel_store.get_or_create_channel(
         session, ctx.platform, ctx.workspace, ctx.channel, ctx.channel_name,
         timezone=config.digest.default_timezone, digest_time=config.digest.default_time,
+        same=same_workspace(ctx.platform, ctx.workspace),
     )
 
 
 def find_channel(session: Session, ctx: CommandContext) -> Channel | None:
-    return channel_store.find_channel(session, ctx.platform, ctx.workspace, ctx.channel)
+    return channel_store.find_channel(
+        session, ctx.platform, ctx.workspace, ctx.channel, same_workspace(ctx.platform, ctx.workspace)
+    )
 
 
 def not_allowed(ctx: CommandContext, what: str, command: str) -> Message:

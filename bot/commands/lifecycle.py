@@ -18,11 +18,15 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from sotabot.bot.commands.channel import find_channel
 from sotabot.bot.commands.context import CommandContext
+from sotabot.bot.workspaces import same_workspace
 from sotabot.digests.message import Context, Message
 from sotabot.storage import channels as channel_store
 from sotabot.storage.db import session_scope
+from sotabot.storage.models import Channel
 from sotabot.storage.outbox import deactivate_channel
 
 log = logging.getLogger(__name__)
@@ -47,7 +51,7 @@ def _reactivate(engine: Engine, ctx: CommandContext, why: str) -> None:
     if not ctx.workspace or not ctx.channel or ctx.platform not in channel_store.PLATFORMS:
         return
     with session_scope(engine) as session:
-        channel = channel_store.find_channel(session, ctx.platform, ctx.workspace, ctx.channel)
+        channel = find_channel(session, ctx)
         if channel is not None and channel_store.reactivate(session, channel):
             log.info("channel %s/%s/%s is active again (%s)", ctx.platform, ctx.workspace, ctx.channel, why)
 
@@ -69,7 +73,7 @@ def after_command(engine: Engine, ctx: CommandContext, command: str, reply: Mess
     if ctx.can_post is True or command not in ("subscribe", "digest"):
         return
     with session_scope(engine) as session:
-        channel = channel_store.find_channel(session, ctx.platform, ctx.workspace, ctx.channel)
+        channel = find_channel(session, ctx)
         wants = channel is not None and (channel.digest_enabled or channel_store.list_subscriptions(session, channel))
     if wants:
         reply.blocks.append(Context(invite_hint(ctx.platform)))
@@ -78,7 +82,7 @@ def after_command(engine: Engine, ctx: CommandContext, command: str, reply: Mess
 def bot_joined_channel(engine: Engine, platform: str, workspace: str, channel: str) -> bool:
     """The bot was added to the channel: deliveries on again. False when nothing changed."""
     with session_scope(engine) as session:
-        row = channel_store.find_channel(session, platform, workspace, channel)
+        row = _find(session, platform, workspace, channel)
         changed = row is not None and channel_store.reactivate(session, row)
     if changed:
         log.info("channel %s/%s/%s is active again (the bot joined it)", platform, workspace, channel)
@@ -88,7 +92,7 @@ def bot_joined_channel(engine: Engine, platform: str, workspace: str, channel: s
 def channel_lost(engine: Engine, platform: str, workspace: str, channel: str, reason: str) -> bool:
     """The channel went away for the bot (archived, access lost): deliveries off."""
     with session_scope(engine) as session:
-        row = channel_store.find_channel(session, platform, workspace, channel)
+        row = _find(session, platform, workspace, channel)
         channel_id = row.id if row is not None and row.active else None
     if channel_id is None:
         return False
@@ -97,10 +101,18 @@ def channel_lost(engine: Engine, platform: str, workspace: str, channel: str, re
     return True
 
 
+def _find(session: Session, platform: str, workspace: str, channel: str) -> Channel | None:
+    return channel_store.find_channel(session, platform, workspace, channel, same_workspace(platform, workspace))
+
+
+def _workspace_channels(session: Session, platform: str, workspace: str) -> list[Channel]:
+    return channel_store.workspace_channels(session, platform, workspace, same_workspace(platform, workspace))
+
+
 def workspace_lost(engine: Engine, platform: str, workspace: str, reason: str) -> int:
     """The app was removed from a workspace or guild: every channel there switched off."""
     with session_scope(engine) as session:
-        ids = [c.id for c in channel_store.workspace_channels(session, platform, workspace) if c.active]
+        ids = [c.id for c in _workspace_channels(session, platform, workspace) if c.active]
     for channel_id in ids:
         if channel_id is not None:
             deactivate_channel(engine, channel_id, reason)
@@ -112,7 +124,7 @@ def workspace_lost(engine: Engine, platform: str, workspace: str, reason: str) -
 def workspace_joined(engine: Engine, platform: str, workspace: str) -> int:
     """The bot was added to a workspace or guild again: its channels active again."""
     with session_scope(engine) as session:
-        rows = channel_store.workspace_channels(session, platform, workspace)
+        rows = _workspace_channels(session, platform, workspace)
         n = sum(1 for row in rows if channel_store.reactivate(session, row))
     if n:
         log.info("%s workspace %s: %d channel(s) active again (the bot joined)", platform, workspace, n)

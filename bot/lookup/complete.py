@@ -292,6 +292,7 @@ def complete_followed(engine: Engine, platform: str, workspace: str, channel: st
     `/unsubscribe` can remove here, and nothing else."""
     from sqlmodel import Session, col, select
 
+    from sotabot.bot.workspaces import same_workspace
     from sotabot.storage.channels import find_channel, list_subscriptions
     from sotabot.storage.models import Task
 
@@ -299,7 +300,7 @@ def complete_followed(engine: Engine, platform: str, workspace: str, channel: st
     if limit == 0 or not workspace or not channel:
         return []
     with Session(engine) as session:
-        row = find_channel(session, platform, workspace, channel)
+        row = find_channel(session, platform, workspace, channel, same_workspace(platform, workspace))
         subs = list_subscriptions(session, row) if row is not None else []
         slugs = [s.target for s in subs if s.kind == "task"]
         names = dict(session.exec(select(Task.slug, Task.name).where(col(Task.slug).in_(slugs))).all()) if slugs else {}
