@@ -70,12 +70,8 @@ def sota_command(engine: Engine, config: Config, ctx: CommandContext, cmd: Parse
                 ephemeral=True,
             )
         chart = _chart(session, board) if charts and board.metric_id is not None else None
-        notes: list[str] = []
-        if by_dataset is not None and by_dataset.others:
-            names = ", ".join(t.name for t in by_dataset.others[:OTHER_TASKS_SHOWN])
-            more = len(by_dataset.others) - OTHER_TASKS_SHOWN
-            notes.append(f"{by_dataset.dataset} is also a benchmark of: {names}"
-                         + (f" and {more} more" if more > 0 else ""))
+        also = by_dataset.others_note() if by_dataset is not None else None  # the terminal's words too
+        notes = [also] if also else []
         message = board_message(session, board, query=query, how=res.how, chart_path=chart, notes=notes)
     message.ephemeral = query.private  # `/sota TASK private`: the asker's alone, with "Share to channel"
     from sotabot.bot.commands.actions import with_controls  # actions builds on this module
