@@ -144,7 +144,8 @@ class _TablesImport:
         )
         for tid, name in c.execute(top_level):
             if tid in self.slug_of:
-                self.bench_names.setdefault((self.slug_of[tid], dataset_key(name)), name)
+                slug = self.slug_of[tid]
+                self.bench_names.setdefault((slug, dataset_key(name, slug)), name)
 
     def _reset_chunk(self) -> None:
         self.c_tasks: dict[str, _TaskSpec] = {}
@@ -221,7 +222,7 @@ class _TablesImport:
             raise self._fail(where, "dataset has no name")
         where = where.rsplit(", ", 1)[0] + f", dataset {name!r}"
         if not parent_path:  # "SQuAD v1.1" in a task that has "SQuAD1.1" is that benchmark
-            stored = self.bench_names.setdefault((slug, dataset_key(name)), name)
+            stored = self.bench_names.setdefault((slug, dataset_key(name, slug)), name)
             if stored != name:
                 self.report.add("merged datasets", seen=1)
                 name, variant = stored, True

@@ -23,6 +23,7 @@ from sotabot.sources.archive.report import ArchiveError
 from sotabot.sources.archive.starter import STARTER_FILE, ensure_starter_data
 from sotabot.sources.archive.tables import import_tables
 from sotabot.sources.normalise.taxonomy import CURATED_ALIASES, slugify
+from sotabot.sources.normalise.variants import CURATED_DATASET_VARIANTS, CURATED_TASK_DATASET_VARIANTS
 from sotabot.storage.models import (
     Benchmark,
     BenchmarkMetric,
@@ -63,10 +64,13 @@ def _words(text) -> str:
     return " ".join(text.split()) if isinstance(text, str) else ""
 
 
-def _dataset_key(name: str) -> str:
-    """One dataset, spelled in several ways: case, punctuation and a "v" before a version aside."""
+def _dataset_key(name: str, slug: str) -> str:
+    """One dataset, spelled in several ways: case, punctuation and a "v" before a version aside, and the
+    curated variants (the lists are data: "PTB" is Language Modelling's word-level Penn Treebank)."""
     words = re.sub(r"[^0-9a-z]+", " ", name.lower()).split()
-    return "".join(re.sub(r"^v(?=\d)", "", w) for w in words)
+    key = "".join(re.sub(r"^v(?=\d)", "", w) for w in words)
+    key = CURATED_DATASET_VARIANTS.get(key, key)
+    return CURATED_TASK_DATASET_VARIANTS.get(slug, {}).get(key, key)
 
 
 def expected_counts(files: list[Path]) -> dict[str, int]:
@@ -85,7 +89,7 @@ def expected_counts(files: list[Path]) -> dict[str, int]:
         nonlocal rows
         name = _words(node.get("dataset") or node.get("subdataset"))
         if not parent:
-            name = first_spelling.setdefault((slug, _dataset_key(name)), name)
+            name = first_spelling.setdefault((slug, _dataset_key(name, slug)), name)
         path = (*parent, name)
         sota = node.get("sota")
         if isinstance(sota, dict):

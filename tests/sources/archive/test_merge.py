@@ -10,11 +10,11 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from sotabot.bot.lookup.resolve import resolve_task
+from sotabot.bot.lookup.resolve import resolve_task, search_tasks
 from sotabot.bot.settings import Config
-from sotabot.sources.archive.starter import ensure_starter_data
+from sotabot.sources.archive.starter import ensure_starter_data, load_starter_claims
 from sotabot.sources.archive.tables import import_tables
-from sotabot.sources.normalise.variants import dataset_key
+from sotabot.sources.normalise.variants import dataset_key, metric_key
 from sotabot.storage.leaderboards import leaderboard
 from sotabot.storage.models import Benchmark, Dataset, Result, Task
 
@@ -93,3 +93,56 @@ def test_on_the_starter_set_squad_is_one_benchmark_per_version_and_asr_is_speech
         qa = s.exec(select(Task).where(Task.slug == "question-answering")).one()
         board = leaderboard(s, qa.id, dataset="SQuAD1.1", metric="F1", limit=500)
     assert any(not row.verified for row in board.rows)  # the abstract claims joined the archive's board
+
+
+def test_metric_keys_join_the_names_of_one_quantity_only_within_their_task():
+    assert metric_key("WER", "speech-recognition") == metric_key("Percentage error", "speech-recognition")
+    assert metric_key("Word Error Rate (WER)", "speech-recognition") == metric_key("WER", "speech-recognition")
+    assert metric_key("Percentage error", "image-classification") != metric_key("WER", "image-classification")
+    assert dataset_key("PTB", "language-modelling") == dataset_key(
+        "Penn Treebank (Perplexity when parsing English sentences)", "language-modelling"
+    )
+    assert dataset_key("PTB", "part-of-speech-tagging") != dataset_key("Penn Treebank (Word Level)", "")
+
+
+def test_on_the_starter_set_librispeech_is_one_board_per_split_whatever_the_metric_is_called(engine):
+    """The archive's "librispeech WER testclean" (Percentage error) and the claims' "LibriSpeech
+    test-clean" (WER) are one benchmark, shown under the readable spelling."""
+    ensure_starter_data(engine, Config())
+    names = _benchmarks(engine, "speech-recognition")
+    assert "librispeech WER testclean" not in names and "librispeech WER testother" not in names
+    assert (names["LibriSpeech test-clean"], names["LibriSpeech test-other"]) == (5 + 2, 4 + 2)
+
+
+def test_on_the_starter_set_ptb_is_the_penn_treebank_board_of_language_modelling(engine):
+    ensure_starter_data(engine, Config())
+    names = _benchmarks(engine, "language-modelling")
+    assert "PTB" not in names
+    assert names["Penn Treebank (Perplexity when parsing English sentences)"] == 16 + 5 - 2  # two rows in both
+
+
+def test_on_the_starter_set_a_task_without_a_table_named_by_an_alias_is_that_task(engine):
+    """NLP-progress's "Automatic speech recognition (ASR)" has no table: it is Speech Recognition, not an
+    empty task `sotabot tasks asr` offers."""
+    ensure_starter_data(engine, Config())
+    with Session(engine) as s:
+        assert s.exec(select(Task).where(Task.slug == "automatic-speech-recognition-asr")).first() is None
+        assert [t.slug for t in search_tasks(s, "asr")] == ["speech-recognition"]
+        assert resolve_task(s, "Automatic speech recognition (ASR)").task.slug == "speech-recognition"
+
+
+def test_a_claim_joins_the_stored_board_of_its_dataset_and_the_board_declares_its_metric(engine, tmp_path):
+    import_tables(engine, _dump(tmp_path, "a.json", [_table("Question Answering", "SQuAD1.1", [
+        _row("BERT", "85.1", "1810.04805"),
+    ])]))
+    claim = {"task": "Question Answering", "dataset": "SQuAD v1.1", "metric": "F1", "value": 93.2, "raw": "93.2",
+             "model": "XLNet", "arxiv_id": "1906.08237", "paper_title": "XLNet", "evidence": "93.2 F1."}
+    claims = tmp_path / "claims.json"
+    claims.write_text(json.dumps({"claims": [claim]}))
+    assert load_starter_claims(engine, claims) == 1
+    assert _benchmarks(engine, "question-answering") == {"SQuAD1.1": 2}
+    with Session(engine) as s:
+        qa = s.exec(select(Task).where(Task.slug == "question-answering")).one()
+        board = leaderboard(s, qa.id, dataset="SQuAD1.1", metric="F1")
+    assert [(r.model, r.value, r.verified) for r in board.rows] == [("XLNet", 93.2, False), ("BERT", None, True)]
+
