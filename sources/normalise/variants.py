@@ -8,7 +8,8 @@ more onto one key, and CURATED_TASK_DATASET_VARIANTS those that are one dataset 
 task ("PTB" in Language Modelling). Two datasets of one task with the same key are one benchmark.
 
 `metric_key` does the same for metric names that are one quantity within a task ("WER" and the
-old dumps' "Percentage error" in Speech Recognition).
+old dumps' "Percentage error" in Speech Recognition), and `model_key` for model names that differ
+only by a trailing year ("Transformer Big + BT (2018)", as one NLP-progress export writes them).
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ CURATED_METRIC_VARIANTS: dict[str, dict[str, str]] = {
     "machine-translation": {"bleu": "bleu", "bleuscore": "bleu"},
 }
 
+_TRAILING_YEAR = re.compile(r"\s*\((?:19|20)\d\d\)$")
+
 
 def spelling_key(name: str) -> str:
     """Case, punctuation, spacing and a "v" before a version number aside: "SQuAD v1.1" -> "squad11"."""
@@ -76,3 +79,7 @@ def metric_key(name: str, task: str | None = None) -> str:
     key = "".join(normalise(name).split())
     return CURATED_METRIC_VARIANTS.get(task or "", {}).get(key, key)
 
+
+def model_key(model: str) -> str:
+    """A model name without a trailing year: "Transformer Big + BT (2018)" -> "Transformer Big + BT"."""
+    return _TRAILING_YEAR.sub("", model) or model

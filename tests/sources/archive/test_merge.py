@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, select
 
 from sotabot.bot.lookup.resolve import resolve_task, search_tasks
@@ -16,7 +17,7 @@ from sotabot.sources.archive.starter import ensure_starter_data, load_starter_cl
 from sotabot.sources.archive.tables import import_tables
 from sotabot.sources.normalise.variants import dataset_key, metric_key
 from sotabot.storage.leaderboards import leaderboard
-from sotabot.storage.models import Benchmark, Dataset, Result, Task
+from sotabot.storage.models import Benchmark, Dataset, Result, ResultValue, Task
 
 
 def _dump(tmp_path: Path, name: str, tasks: list[dict]) -> Path:
@@ -146,3 +147,86 @@ def test_a_claim_joins_the_stored_board_of_its_dataset_and_the_board_declares_it
         board = leaderboard(s, qa.id, dataset="SQuAD1.1", metric="F1")
     assert [(r.model, r.value, r.verified) for r in board.rows] == [("XLNet", 93.2, False), ("BERT", None, True)]
 
+
+def _bleu(model: str, bleu: str, arxiv: str) -> dict:
+    return {"model_name": model, "metrics": {"BLEU": bleu}, "paper_url": f"https://arxiv.org/abs/{arxiv}"}
+
+
+def _mt(dataset: str, rows: list[dict]) -> dict:
+    return {"task": "Machine Translation", "datasets": [{"dataset": dataset, "sota": {"metrics": ["BLEU"],
+                                                                                      "rows": rows}}]}
+
+
+def _models(engine) -> list[str]:
+    with Session(engine) as s:
+        return sorted(s.exec(select(Result.model)).all())
+
+
+@pytest.mark.parametrize("order", ["year first", "plain first"])
+def test_a_model_named_with_its_year_by_another_export_is_the_same_result(engine, tmp_path, order):
+    """One NLP-progress export writes "Transformer Big + BT (2018)", another "Transformer Big + BT": same
+    paper, same value, one row, named without the year whichever came first."""
+    with_year = _mt("WMT 2014 EN-DE", [_bleu("Transformer Big + BT (2018)", "35.0", "1808.09381")])
+    plain = _mt("WMT2014 English-German", [_bleu("Transformer Big + BT", "35.0", "1808.09381")])
+    files = [_dump(tmp_path, "a.json", [with_year]), _dump(tmp_path, "b.json", [plain])]
+    if order == "plain first":
+        files.reverse()
+    for path in files:
+        import_tables(engine, path)
+    assert _models(engine) == ["Transformer Big + BT"]
+    for path in files:  # either file again: nothing changes
+        assert not import_tables(engine, path).changed
+    assert _models(engine) == ["Transformer Big + BT"]
+
+
+def test_both_spellings_in_one_file_are_one_row(engine, tmp_path):
+    rows = [_bleu("RNMT+ (2018)", "28.5*", "1804.09849"), _bleu("RNMT+", "28.5*", "1804.09849"),
+            _bleu("RNMT+ (2018)", "28.5*", "1804.09849")]
+    report = import_tables(engine, _dump(tmp_path, "a.json", [_mt("WMT 2014 EN-DE", rows)]))
+    assert _models(engine) == ["RNMT+"]
+    assert report.duplicates == 2
+
+
+def test_a_year_spelling_with_other_values_or_without_a_paper_stays_apart(engine, tmp_path):
+    rows = [
+        _bleu("Transformer Big (2018)", "29.3", "1806.00187"), _bleu("Transformer Big", "28.4", "1806.00187"),
+        {"model_name": "DeepL (2017)", "metrics": {"BLEU": "33.3"}},  # no paper: nothing says they are one
+        {"model_name": "DeepL", "metrics": {"BLEU": "33.3"}},
+    ]
+    import_tables(engine, _dump(tmp_path, "a.json", [_mt("WMT 2014 EN-DE", rows)]))
+    assert _models(engine) == ["DeepL", "DeepL (2017)", "Transformer Big", "Transformer Big (2018)"]
+
+
+def test_on_the_starter_set_the_wmt2014_board_lists_each_result_once(engine):
+    ensure_starter_data(engine, Config())
+    with Session(engine) as s:
+        mt = s.exec(select(Task).where(Task.slug == "machine-translation")).one()
+        board = leaderboard(s, mt.id, dataset="WMT2014 English-German", limit=100)
+    models = [r.model for r in board.rows]
+    assert models[:2] == ["Transformer Big + BT", "DeepL"]
+    keys = [(r.paper_url, r.raw) for r in board.rows if r.verified]  # (a claim names its model its own way)
+    assert len(keys) == len(set(keys)) == 11  # no paper with one value twice: nlpprogress's 8 rows are in there
+    assert "Transformer Big + BT (2018)" not in models and "RNMT+ (2018)" not in models
+
+
+def test_the_spelling_without_the_year_writes_the_row_and_the_other_overwrites_nothing(engine, tmp_path):
+    first = _bleu("DPCNN (2017)", "30.0", "1701.00001") | {"paper_title": "Deep pyramid"}
+    second = _bleu("DPCNN", "30.0", "1701.00001") | {"paper_title": "Deep Pyramid CNN",
+                                                     "code_links": [{"url": "https://github.com/riejohnson/ConText"}]}
+    a = _dump(tmp_path, "a.json", [_mt("WMT 2014 EN-DE", [first])])
+    b = _dump(tmp_path, "b.json", [_mt("WMT 2014 EN-DE", [second])])
+    for order in ((a, b), (b, a)):
+        with Session(engine) as s:
+            for table in (ResultValue, Result):
+                for row in s.exec(select(table)).all():
+                    s.delete(row)
+            s.commit()
+        for path in order:
+            import_tables(engine, path)
+        with Session(engine) as s:
+            result = s.exec(select(Result)).one()
+        assert (result.model, result.paper_title, result.code_url) == (
+            "DPCNN", "Deep Pyramid CNN", "https://github.com/riejohnson/ConText"
+        ), order
+        for path in (a, b):
+            assert not import_tables(engine, path).changed
