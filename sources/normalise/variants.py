@@ -75,9 +75,11 @@ def is_variant_spelling(name: str) -> bool:
 
 
 def metric_key(name: str, task: str | None = None) -> str:
-    """The quantity a metric name measures in a task: "WER" and "Percentage error" are one in speech-recognition."""
-    key = "".join(normalise(name).split())
-    return CURATED_METRIC_VARIANTS.get(task or "", {}).get(key, key)
+    """The quantity a metric name measures in a task: "WER" and "Percentage error" are one in speech-recognition.
+
+    Only the curated names meet: punctuation is what tells "Q->AR" from "QA->R" and "ROUGE-2*" from "ROUGE-2"."""
+    found = CURATED_METRIC_VARIANTS.get(task or "", {}).get("".join(normalise(name).split()))
+    return f"={found}" if found else name
 
 
 def model_key(model: str) -> str:

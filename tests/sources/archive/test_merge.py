@@ -100,6 +100,7 @@ def test_metric_keys_join_the_names_of_one_quantity_only_within_their_task():
     assert metric_key("WER", "speech-recognition") == metric_key("Percentage error", "speech-recognition")
     assert metric_key("Word Error Rate (WER)", "speech-recognition") == metric_key("WER", "speech-recognition")
     assert metric_key("Percentage error", "image-classification") != metric_key("WER", "image-classification")
+    assert metric_key("Q->AR") != metric_key("QA->R") and metric_key("ROUGE-2*") != metric_key("ROUGE-2")
     assert dataset_key("PTB", "language-modelling") == dataset_key(
         "Penn Treebank (Perplexity when parsing English sentences)", "language-modelling"
     )
