@@ -1,8 +1,8 @@
 """Starter leaderboards: real data loaded into an empty database, so `sotabot sota` answers offline.
 
 The file shipped in the package (`sources/data/starter-tables.json.gz`, rebuilt by
-`python -m tools.build_starter`) holds the sota-extractor task files (136 tasks, 272
-benchmarks, 3,727 results once imported; Apache-2.0). It is imported once, the first time a
+`python -m tools.build_starter`) holds the sota-extractor task files (133 tasks, 267
+benchmarks, 3,497 results once imported; Apache-2.0). It is imported once, the first time a
 database with no tasks is opened; a database that already has tasks (from the archive or a
 poll) is never touched. Two processes starting together are serialised by the importer's
 writer lock, and the second import changes nothing.
