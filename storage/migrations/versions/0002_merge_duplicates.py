@@ -63,8 +63,13 @@ bench_metrics = sa.Table(
 results = sa.Table(
     "results", _m, sa.Column("id", sa.Integer), sa.Column("benchmark_id", sa.Integer),
     sa.Column("model", sa.String), sa.Column("paper_key", sa.String), sa.Column("result_date", sa.Date),
+    sa.Column("source", sa.String),
 )
-values = sa.Table("result_values", _m, sa.Column("id", sa.Integer), sa.Column("result_id", sa.Integer))
+values = sa.Table(
+    "result_values", _m, sa.Column("id", sa.Integer), sa.Column("result_id", sa.Integer),
+    sa.Column("metric_id", sa.Integer), sa.Column("value", sa.Float), sa.Column("raw", sa.String),
+)
+metrics = sa.Table("metrics", _m, sa.Column("id", sa.Integer), sa.Column("name", sa.String))  # for 0004
 events = sa.Table(
     "result_events", _m, sa.Column("id", sa.Integer), sa.Column("task_id", sa.Integer),
     sa.Column("benchmark_id", sa.Integer), sa.Column("result_id", sa.Integer),

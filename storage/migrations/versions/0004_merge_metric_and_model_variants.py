@@ -38,32 +38,10 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-# A data migration applies the naming rules the importer applies (sources.normalise: pure functions,
-# no I/O); tests/test_layers.py allows data migrations exactly this import and no other.
+# The naming rules as the importer applies them (allowed to data migrations by tests/test_layers.py).
 from sotabot.sources.normalise import variants as _variants  # noqa: E402
 
 ARCHIVE = "pwc_archive"
-
-_m = sa.MetaData()
-tasks = sa.Table("tasks", _m, sa.Column("id", sa.Integer), sa.Column("slug", sa.String))
-metrics = sa.Table("metrics", _m, sa.Column("id", sa.Integer), sa.Column("name", sa.String))
-benchmarks = sa.Table(
-    "benchmarks", _m, sa.Column("id", sa.Integer), sa.Column("task_id", sa.Integer),
-    sa.Column("primary_metric_id", sa.Integer),
-)
-bench_metrics = sa.Table(
-    "benchmark_metrics", _m, sa.Column("id", sa.Integer), sa.Column("benchmark_id", sa.Integer),
-    sa.Column("metric_id", sa.Integer), sa.Column("position", sa.Integer),
-)
-results = sa.Table(
-    "results", _m, sa.Column("id", sa.Integer), sa.Column("benchmark_id", sa.Integer),
-    sa.Column("model", sa.String), sa.Column("paper_key", sa.String), sa.Column("source", sa.String),
-)
-values = sa.Table(
-    "result_values", _m, sa.Column("id", sa.Integer), sa.Column("result_id", sa.Integer),
-    sa.Column("metric_id", sa.Integer), sa.Column("value", sa.Float), sa.Column("raw", sa.String),
-)
-events = sa.Table("result_events", _m, sa.Column("id", sa.Integer), sa.Column("result_id", sa.Integer))
 
 
 def _revision_0002() -> ModuleType:
@@ -82,32 +60,36 @@ def _said(value: float | None, raw: str | None) -> Any:
 
 
 class _Variants:
-    def __init__(self, conn: sa.Connection) -> None:
+    """The merges 0002 did not know; `t` is revision 0002's module, for its table definitions."""
+
+    def __init__(self, conn: sa.Connection, t: ModuleType) -> None:
         self.c = conn
+        self.t = t
         self.touched: set[int] = set()  # benchmarks that lost rows
 
     def merge_metrics(self) -> None:
         """Within a benchmark, one metric per quantity of its task ("Percentage error" and "WER")."""
-        c = self.c
-        names = dict(c.execute(sa.select(metrics.c.id, metrics.c.name)).all())
-        slug_of = dict(c.execute(sa.select(tasks.c.id, tasks.c.slug)).all())
+        c, t = self.c, self.t
+        names = dict(c.execute(sa.select(t.metrics.c.id, t.metrics.c.name)).all())
+        slug_of = dict(c.execute(sa.select(t.tasks.c.id, t.tasks.c.slug)).all())
         declared: dict[int, list[int]] = defaultdict(list)
         for bid, mid in c.execute(
-            sa.select(bench_metrics.c.benchmark_id, bench_metrics.c.metric_id).order_by(
-                bench_metrics.c.benchmark_id, bench_metrics.c.position, bench_metrics.c.id
+            sa.select(t.bench_metrics.c.benchmark_id, t.bench_metrics.c.metric_id).order_by(
+                t.bench_metrics.c.benchmark_id, t.bench_metrics.c.position, t.bench_metrics.c.id
             )
         ):
             declared[bid].append(mid)
         carried: dict[int, list[int]] = defaultdict(list)
         for bid, mid in c.execute(
-            sa.select(results.c.benchmark_id, values.c.metric_id)
-            .join(values, values.c.result_id == results.c.id)
+            sa.select(t.results.c.benchmark_id, t.values.c.metric_id)
+            .join(t.values, t.values.c.result_id == t.results.c.id)
             .distinct()
-            .order_by(results.c.benchmark_id, values.c.metric_id)
+            .order_by(t.results.c.benchmark_id, t.values.c.metric_id)
         ):
             carried[bid].append(mid)
+        bench = t.benchmarks.c
         for bid, tid, primary in c.execute(
-            sa.select(benchmarks.c.id, benchmarks.c.task_id, benchmarks.c.primary_metric_id).order_by(benchmarks.c.id)
+            sa.select(bench.id, bench.task_id, bench.primary_metric_id).order_by(bench.id)
         ).all():
             slug = slug_of.get(tid)
             order = list(dict.fromkeys([*declared.get(bid, []), *carried.get(bid, [])]))
@@ -120,41 +102,44 @@ class _Variants:
                 if into != mid:
                     self._move_values(bid, mid, into, declared.get(bid, []))
                     if primary == mid:
-                        c.execute(benchmarks.update().where(benchmarks.c.id == bid).values(primary_metric_id=into))
+                        c.execute(t.benchmarks.update().where(t.benchmarks.c.id == bid).values(primary_metric_id=into))
 
     def _move_values(self, bid: int, gone: int, into: int, declared: list[int]) -> None:
-        c = self.c
-        rids = sa.select(results.c.id).where(results.c.benchmark_id == bid)
-        both = sa.select(values.c.result_id).where(values.c.metric_id == into, values.c.result_id.in_(rids))
-        c.execute(values.delete().where(values.c.metric_id == gone, values.c.result_id.in_(both)))
-        c.execute(values.update().where(values.c.metric_id == gone, values.c.result_id.in_(rids)).values(metric_id=into))
+        c, t = self.c, self.t
+        rids = sa.select(t.results.c.id).where(t.results.c.benchmark_id == bid)
+        both = sa.select(t.values.c.result_id).where(t.values.c.metric_id == into, t.values.c.result_id.in_(rids))
+        c.execute(t.values.delete().where(t.values.c.metric_id == gone, t.values.c.result_id.in_(both)))
+        c.execute(
+            t.values.update().where(t.values.c.metric_id == gone, t.values.c.result_id.in_(rids)).values(metric_id=into)
+        )
+        bm = t.bench_metrics.c
         if gone in declared:
-            c.execute(bench_metrics.delete().where(bench_metrics.c.benchmark_id == bid, bench_metrics.c.metric_id == gone))
+            c.execute(t.bench_metrics.delete().where(bm.benchmark_id == bid, bm.metric_id == gone))
             if into not in declared:
                 position = max(
                     (p for (p,) in c.execute(
-                        sa.select(bench_metrics.c.position).where(bench_metrics.c.benchmark_id == bid)
+                        sa.select(t.bench_metrics.c.position).where(t.bench_metrics.c.benchmark_id == bid)
                     )),
                     default=-1,
                 ) + 1
-                c.execute(bench_metrics.insert().values(benchmark_id=bid, metric_id=into, position=position))
+                c.execute(t.bench_metrics.insert().values(benchmark_id=bid, metric_id=into, position=position))
                 declared.append(into)
 
     def merge_year_spellings(self) -> None:
         """Archive rows of one benchmark, model, paper and values but for a trailing "(YYYY)": one row."""
-        c = self.c
+        c, t = self.c, self.t
         said: dict[int, frozenset[Any]] = defaultdict(frozenset)
-        archive = (results.c.source == ARCHIVE, results.c.paper_key != "")
+        archive = (t.results.c.source == ARCHIVE, t.results.c.paper_key != "")
         year_named = c.execute(  # few: the benchmarks they are on are the only ones to look at
-            sa.select(results.c.benchmark_id).where(*archive, results.c.model.like("%(____)")).distinct()
+            sa.select(t.results.c.benchmark_id).where(*archive, t.results.c.model.like("%(____)")).distinct()
         ).scalars().all()
         groups: dict[tuple[int, str, str], list[tuple[int, str]]] = defaultdict(list)
         for start in range(0, len(year_named), 500):
             part = sorted(year_named)[start:start + 500]
             for rid, bid, model, paper in c.execute(
-                sa.select(results.c.id, results.c.benchmark_id, results.c.model, results.c.paper_key)
-                .where(*archive, results.c.benchmark_id.in_(part))
-                .order_by(results.c.id)
+                sa.select(t.results.c.id, t.results.c.benchmark_id, t.results.c.model, t.results.c.paper_key)
+                .where(*archive, t.results.c.benchmark_id.in_(part))
+                .order_by(t.results.c.id)
             ):
                 groups[(bid, _variants.model_key(model), paper)].append((rid, model))
         twins = {rid for group in groups.values() if len(group) > 1 for rid, _model in group}
@@ -164,8 +149,8 @@ class _Variants:
         ordered = sorted(twins)
         for start in range(0, len(ordered), 500):
             for rid, mid, value, raw in c.execute(
-                sa.select(values.c.result_id, values.c.metric_id, values.c.value, values.c.raw).where(
-                    values.c.result_id.in_(ordered[start:start + 500])
+                sa.select(t.values.c.result_id, t.values.c.metric_id, t.values.c.value, t.values.c.raw).where(
+                    t.values.c.result_id.in_(ordered[start:start + 500])
                 )
             ):
                 found[rid][mid] = _said(value, raw)
@@ -183,18 +168,19 @@ class _Variants:
                 kept = next((rid for rid, model in same if model == plain), same[0][0])
                 for rid, _model in same:
                     if rid != kept:
-                        c.execute(events.update().where(events.c.result_id == rid).values(result_id=kept))
-                        c.execute(values.delete().where(values.c.result_id == rid))
-                        c.execute(results.delete().where(results.c.id == rid))
+                        c.execute(t.events.update().where(t.events.c.result_id == rid).values(result_id=kept))
+                        c.execute(t.values.delete().where(t.values.c.result_id == rid))
+                        c.execute(t.results.delete().where(t.results.c.id == rid))
                 self.touched.add(bid)
 
 
 def upgrade() -> None:
     conn = op.get_bind()
-    merger = _revision_0002()._Merger(conn)
+    revision_0002 = _revision_0002()
+    merger = revision_0002._Merger(conn)
     merger.merge_tasks()
     merger.merge_spellings()
-    variants = _Variants(conn)
+    variants = _Variants(conn, revision_0002)
     variants.merge_metrics()
     variants.merge_year_spellings()
     merger.touched |= variants.touched
