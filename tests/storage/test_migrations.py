@@ -289,7 +289,7 @@ def test_a_subdataset_of_a_variant_spelling_moves_under_the_kept_spelling(db_url
     engine.dispose()
 
 
-# -- 0004: a dataset whatever its metric is called, models named with their year ----------------
+# -- 0005: a dataset whatever its metric is called, models named with their year ----------------
 
 
 def _value(s: Session, bench: Benchmark, metric: Metric, model: str, paper: str, value: float,
@@ -304,7 +304,7 @@ def _value(s: Session, bench: Benchmark, metric: Metric, model: str, paper: str,
 
 
 def _fresh_install_at_0003(url: str) -> None:
-    """What the starter set left before 0004: the archive's "librispeech WER testclean" (Percentage error)
+    """What the starter set left before 0005: the archive's "librispeech WER testclean" (Percentage error)
     beside the claims' "LibriSpeech test-clean" (WER), PTB beside Penn Treebank, an empty task
     "Automatic speech recognition (ASR)", and one result under two model spellings."""
     from sotabot.storage.models import ResultEvent
@@ -352,7 +352,7 @@ def _board_rows(s: Session, task: str, dataset: str) -> list[tuple[str, float | 
     return [(row.model, row.value, board.metric) for row in board.rows]
 
 
-def test_0004_merges_a_dataset_whatever_its_metric_is_called_and_models_named_with_their_year(db_url):
+def test_0005_merges_a_dataset_whatever_its_metric_is_called_and_models_named_with_their_year(db_url):
     from sotabot.storage.models import ResultEvent
 
     _fresh_install_at_0003(db_url)

@@ -69,7 +69,7 @@ values = sa.Table(
     "result_values", _m, sa.Column("id", sa.Integer), sa.Column("result_id", sa.Integer),
     sa.Column("metric_id", sa.Integer), sa.Column("value", sa.Float), sa.Column("raw", sa.String),
 )
-metrics = sa.Table("metrics", _m, sa.Column("id", sa.Integer), sa.Column("name", sa.String))  # for 0004
+metrics = sa.Table("metrics", _m, sa.Column("id", sa.Integer), sa.Column("name", sa.String))  # for 0005
 events = sa.Table(
     "result_events", _m, sa.Column("id", sa.Integer), sa.Column("task_id", sa.Integer),
     sa.Column("benchmark_id", sa.Integer), sa.Column("result_id", sa.Integer),

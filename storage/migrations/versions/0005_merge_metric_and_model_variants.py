@@ -18,8 +18,8 @@ rules are `sources.normalise.variants` and `taxonomy` as they are now), then, wi
 
 No schema change; running it on a clean database changes nothing.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
