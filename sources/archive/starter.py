@@ -1,8 +1,8 @@
 """Starter leaderboards: real data loaded into an empty database, so `sotabot sota` answers offline.
 
 The file shipped in the package (`sources/data/starter-tables.json.gz`, rebuilt by
-`python -m tools.build_starter`) holds the sota-extractor task files (136 tasks, 272
-benchmarks, 3,727 results once imported; Apache-2.0). It is imported once, the first time a
+`python -m tools.build_starter`) holds the sota-extractor task files (133 tasks, 267
+benchmarks, 3,497 results once imported; Apache-2.0). It is imported once, the first time a
 database with no tasks is opened; a database that already has tasks (from the archive or a
 poll) is never touched. Two processes starting together are serialised by the importer's
 writer lock, and the second import changes nothing.
@@ -30,7 +30,7 @@ from sotabot.sources.archive.report import ArchiveError
 from sotabot.sources.archive.tables import import_tables
 from sotabot.sources.normalise.taxonomy import CURATED_ALIASES, metric_direction, normalise, slugify
 from sotabot.sources.normalise.values import arxiv_month
-from sotabot.sources.normalise.variants import dataset_key, is_variant_spelling
+from sotabot.sources.normalise.variants import dataset_key, is_variant_spelling, metric_key
 from sotabot.storage.models import NAME_CHARS, Benchmark, BenchmarkMetric, Dataset, Metric, Paper, Task, TaskAlias
 from sotabot.storage.results import CLAIM_SOURCE, record_result
 
@@ -97,27 +97,38 @@ def _task(session: Session, name: str, created: list[Task]) -> Task:
     return task
 
 
-def _task_dataset(session: Session, task: Task, name: str, metric: str) -> Dataset:
-    """The dataset of the task's benchmark spelled like `name` ("SQuAD v1.1" is SQuAD1.1) that declares the
-    claim's metric (else the claim would rank as missing there), else `_dataset`."""
-    key = dataset_key(name)
+def _task_dataset(session: Session, task: Task, name: str, metric: str) -> tuple[Dataset, str]:
+    """The dataset of the task's benchmark spelled like `name` ("SQuAD v1.1" is SQuAD1.1, "LibriSpeech test-clean"
+    is "librispeech WER testclean"), else `_dataset`; and the metric name to record the claim under.
+
+    Whatever metric the stored benchmark declares: one dataset is one board. When it declares the claim's
+    metric under another name of the same quantity ("Percentage error" for WER in speech recognition), the
+    claim is recorded under that name, so it ranks beside the archive's rows instead of as missing there.
+    """
+    key = dataset_key(name, task.slug)
     stored = session.exec(
-        select(Dataset)
+        select(Dataset, Benchmark.id)
         .join(Benchmark, col(Benchmark.dataset_id) == col(Dataset.id))
-        .join(BenchmarkMetric, col(BenchmarkMetric.benchmark_id) == col(Benchmark.id))
-        .join(Metric, col(Metric.id) == col(BenchmarkMetric.metric_id))
-        .where(Benchmark.task_id == task.id, col(Dataset.parent_id).is_(None), Metric.name == metric)
+        .where(Benchmark.task_id == task.id, col(Dataset.parent_id).is_(None))
         .order_by(col(Benchmark.result_count).desc(), col(Benchmark.id))
     ).all()
-    for dataset in stored:
-        if dataset_key(dataset.name) == key:
-            taken = session.exec(select(Dataset).where(Dataset.name == name, col(Dataset.parent_id).is_(None))).first()
-            if is_variant_spelling(dataset.name) and not is_variant_spelling(name) and taken is None:
-                dataset.name = name  # show "LibriSpeech test-clean", not "librispeech WER testclean"
-                session.add(dataset)
-                session.flush()
-            return dataset
-    return _dataset(session, name)
+    for dataset, bench_id in stored:
+        if dataset_key(dataset.name, task.slug) != key:
+            continue
+        taken = session.exec(select(Dataset).where(Dataset.name == name, col(Dataset.parent_id).is_(None))).first()
+        if is_variant_spelling(dataset.name) and not is_variant_spelling(name) and taken is None:
+            dataset.name = name  # show "LibriSpeech test-clean", not "librispeech WER testclean"
+            session.add(dataset)
+            session.flush()
+        declared = session.exec(
+            select(Metric.name)
+            .join(BenchmarkMetric, col(BenchmarkMetric.metric_id) == col(Metric.id))
+            .where(BenchmarkMetric.benchmark_id == bench_id)
+            .order_by(col(BenchmarkMetric.position))
+        ).all()
+        same = [m for m in declared if metric_key(m, task.slug) == metric_key(metric, task.slug)]
+        return dataset, (metric if metric in same or not same else same[0])
+    return _dataset(session, name), metric
 
 
 def _paper_id(session: Session, arxiv_id: str, title: str) -> int:
@@ -151,13 +162,24 @@ def _metric(session: Session, name: str, overrides: dict[str, str]) -> Metric:
 
 
 def _benchmark(session: Session, task: Task, dataset: Dataset, metric: Metric) -> Benchmark:
-    """The task's benchmark on this dataset; a new one ranks by the claimed metric."""
+    """The task's benchmark on this dataset; a new one ranks by the claimed metric. A stored one that
+    declares metrics gains the claim's, so the metric can be chosen there (`--metric`)."""
     found = session.exec(
         select(Benchmark).where(Benchmark.task_id == task.id, Benchmark.dataset_id == dataset.id)
     ).first()
     if found is None:
         found = Benchmark(task_id=task.id or 0, dataset_id=dataset.id or 0, primary_metric_id=metric.id)
         session.add(found)
+        session.flush()
+        return found
+    positions = dict(
+        session.exec(
+            select(BenchmarkMetric.metric_id, BenchmarkMetric.position).where(BenchmarkMetric.benchmark_id == found.id)
+        ).all()
+    )
+    if positions and metric.id not in positions:
+        session.add(BenchmarkMetric(benchmark_id=found.id or 0, metric_id=metric.id or 0,
+                                    position=max(positions.values()) + 1))
         session.flush()
     return found
 
@@ -193,8 +215,8 @@ def load_starter_claims(engine: Engine, path: Path = CLAIMS_FILE, config: Any = 
         events = []
         for entry in entries:
             task = _task(session, entry["task"], created)
-            dataset = _task_dataset(session, task, entry["dataset"], entry["metric"])
-            metric = _metric(session, entry["metric"], overrides)
+            dataset, metric_name = _task_dataset(session, task, entry["dataset"], entry["metric"])
+            metric = _metric(session, metric_name, overrides)
             bench = _benchmark(session, task, dataset, metric)
             arxiv_id = entry["arxiv_id"]
             outcome = record_result(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -38,7 +38,7 @@ from sotabot.sources.normalise.values import (
     parse_value,
     raw_text,
 )
-from sotabot.sources.normalise.variants import dataset_key
+from sotabot.sources.normalise.variants import dataset_key, model_key
 from sotabot.storage.models import AREA_CHARS, MODEL_CHARS, NAME_CHARS, RAW_VALUE_CHARS, URL_CHARS
 
 ALIAS_PRIORITY = {"dump": 1, "curated": 2, "name": 3, "slug": 3}
@@ -144,7 +144,8 @@ class _TablesImport:
         )
         for tid, name in c.execute(top_level):
             if tid in self.slug_of:
-                self.bench_names.setdefault((self.slug_of[tid], dataset_key(name)), name)
+                slug = self.slug_of[tid]
+                self.bench_names.setdefault((slug, dataset_key(name, slug)), name)
 
     def _reset_chunk(self) -> None:
         self.c_tasks: dict[str, _TaskSpec] = {}
@@ -221,7 +222,7 @@ class _TablesImport:
             raise self._fail(where, "dataset has no name")
         where = where.rsplit(", ", 1)[0] + f", dataset {name!r}"
         if not parent_path:  # "SQuAD v1.1" in a task that has "SQuAD1.1" is that benchmark
-            stored = self.bench_names.setdefault((slug, dataset_key(name)), name)
+            stored = self.bench_names.setdefault((slug, dataset_key(name, slug)), name)
             if stored != name:
                 self.report.add("merged datasets", seen=1)
                 name, variant = stored, True
@@ -478,34 +479,56 @@ class _TablesImport:
         now = utc_now()
         new: list[tuple[tuple[int, str, str], tuple[Any, ...], list[tuple[str, str, float | None]]]] = []
         updates: list[tuple[Any, ...]] = []
+        renames: list[tuple[Any, ...]] = []
         compare_values: dict[int, list[tuple[str, str, float | None]]] = {}
         keys_in_chunk: set[tuple[int, str, str]] = set()
+        twins = _Twins(self._signatures, existing, bench_of, self.c_rows)
         seen = 0
         for row in self.c_rows:
             bid = bench_of[row.bench]
             key = (bid, row.model, row.paper_key)
-            if key in keys_in_chunk:
-                self.report.duplicates += 1
-                continue
-            keys_in_chunk.add(key)
             if row.arxiv_id:
                 paper_id = self.papers.by_arxiv.get(row.arxiv_id)
             else:
                 paper_id = self.papers.by_url.get(row.paper_url) if row.paper_url else None
             fields = (paper_id, row.paper_title, row.paper_url, row.code_url, row.result_date, row.extra_data)
+            twin, renamed = None, False
+            if key not in keys_in_chunk and key not in existing:
+                # "Transformer Big + BT (2018)" beside "Transformer Big + BT", same paper, same values: one
+                # result, named without the year and written as that spelling wrote it, whichever came first
+                signature = self._signature(row.values)
+                twin = twins.find(key, signature)
+                if twin is None:
+                    twins.add(key, signature, len(new))
+                elif _plainer(row.model, twin) and (at := twins.pending.get(twin)) is not None:
+                    new[at] = (key, fields, new[at][2])  # not stored yet: this spelling's row instead
+                    twins.move(twin, key)
+                    keys_in_chunk.add(key)
+                    self.report.duplicates += 1
+                    continue
+                elif _plainer(row.model, twin) and existing[twin][1] == SOURCE:
+                    renames.append((row.model, existing[twin][0]))
+                    existing[key] = existing[twin]  # from here on the row of this spelling
+                    twin, renamed = None, True
+                else:
+                    key = twin
+            if key in keys_in_chunk:
+                self.report.duplicates += 1
+                continue
+            keys_in_chunk.add(key)
             current = existing.get(key)
             if current is None:
                 seen += 1
                 new.append((key, fields, row.values))
                 continue
             rid = current[0]
-            if rid in self.touched_results:
+            if rid in self.touched_results and not renamed:
                 self.report.duplicates += 1
                 continue
             self.touched_results.add(rid)
             seen += 1
-            if current[1] != SOURCE or row.variant:  # the live API, a claim or the main spelling wrote it
-                continue
+            if current[1] != SOURCE or row.variant or twin is not None:  # the live API, a claim, the main
+                continue  # spelling or the spelling without the year wrote it
             if _stored(current[2:]) != fields:
                 updates.append((*fields, rid))
             compare_values[rid] = row.values
@@ -518,11 +541,26 @@ class _TablesImport:
             self.touched_results.add(rid)
         db.insert(T_RESULT, RESULT_COLS, rows)
         db.update(T_RESULT, _RESULT_FIELDS, updates)
+        db.update(T_RESULT, ("model",), renames)
         self.report.add("results", inserted=len(rows), updated=len(updates))
         value_updates = self._compare_values(compare_values, value_rows)
         db.insert(T_VALUE, VALUE_COLS, value_rows)
         db.update(T_VALUE, ("value", "raw"), value_updates)
         self.report.add("values", inserted=len(value_rows), updated=len(value_updates))
+
+    def _signature(self, values: Iterable[tuple[str, str, float | None]]) -> frozenset[tuple[int, Any]]:
+        """What a row says: each metric's number (its raw text when it has none), as `_value_rows` stores it."""
+        out: dict[int, Any] = {}
+        for name, raw, value in values:
+            out.setdefault(self.metrics[name][0], raw if value is None else value)
+        return frozenset(out.items())
+
+    def _signatures(self, rids: Sequence[int]) -> dict[int, frozenset[tuple[int, Any]]]:
+        """The signatures of stored results, from their values."""
+        found: dict[int, dict[int, Any]] = {rid: {} for rid in rids}
+        for rid, mid, value, raw in self.db.lookup(T_VALUE, "result_id", sorted(rids), "metric_id", "value", "raw"):
+            found[rid][mid] = raw if value is None else value
+        return {rid: frozenset(values.items()) for rid, values in found.items()}
 
     def _value_rows(self, rid: int, values: Iterable[tuple[str, str, float | None]]) -> list[tuple[Any, ...]]:
         out, done = [], set()
@@ -582,6 +620,65 @@ class _TablesImport:
                 if self.bench_state.get(bid) != state:
                     changes.append((state[0], state[1], bid))
         self.db.update(T_BENCH, ("result_count", "last_result_date"), changes)
+
+
+class _Twins:
+    """Results of a chunk's benchmarks by (benchmark, model without a trailing year, paper), with what they say.
+
+    One NLP-progress export names its models "Transformer Big + BT (2018)", another "Transformer Big + BT":
+    the same paper with the same values is the same result, whichever spelling came first. Rows without
+    a paper are never twins (nothing says they are one result)."""
+
+    def __init__(
+        self,
+        signatures: Callable[[Sequence[int]], dict[int, frozenset[Any]]],
+        existing: dict[tuple[int, str, str], tuple[Any, ...]],
+        bench_of: dict[tuple[str, tuple[str, ...]], int],
+        rows: Sequence[_Row],
+    ) -> None:
+        self.by_twin: dict[tuple[int, str, str], list[tuple[tuple[int, str, str], frozenset[Any]]]] = {}
+        self.pending: dict[tuple[int, str, str], int] = {}  # key of a row not yet stored -> its place in `new`
+        stored: dict[tuple[int, str, str], list[tuple[int, str, str]]] = {}
+        for key in existing:
+            if key[2]:
+                stored.setdefault(_twin_key(key), []).append(key)
+        wanted = {
+            _twin_key((bench_of[row.bench], row.model, row.paper_key))
+            for row in rows
+            if row.paper_key and (bench_of[row.bench], row.model, row.paper_key) not in existing
+        }
+        keys = [key for twin in wanted & stored.keys() for key in stored[twin]]
+        found = signatures([existing[key][0] for key in keys]) if keys else {}
+        for key in keys:
+            self.by_twin.setdefault(_twin_key(key), []).append((key, found[existing[key][0]]))
+
+    def find(self, key: tuple[int, str, str], signature: frozenset[Any]) -> tuple[int, str, str] | None:
+        if not key[2]:
+            return None
+        for other, said in self.by_twin.get(_twin_key(key), ()):
+            if said == signature and other != key:
+                return other
+        return None
+
+    def add(self, key: tuple[int, str, str], signature: frozenset[Any], at: int) -> None:
+        if key[2]:
+            self.by_twin.setdefault(_twin_key(key), []).append((key, signature))
+            self.pending[key] = at
+
+    def move(self, old: tuple[int, str, str], new: tuple[int, str, str]) -> None:
+        """A pending row is renamed: later rows of either spelling find it under its new name."""
+        entries = self.by_twin[_twin_key(old)]
+        entries[:] = [(new if key == old else key, said) for key, said in entries]
+        self.pending[new] = self.pending.pop(old)
+
+
+def _twin_key(key: tuple[int, str, str]) -> tuple[int, str, str]:
+    return (key[0], model_key(key[1]), key[2])
+
+
+def _plainer(model: str, other: tuple[int, str, str]) -> bool:
+    """`model` is the spelling without the year of a twin spelled with one."""
+    return model_key(model) == model and other[1] != model
 
 
 RESULT_COLS = ("id", "benchmark_id", "model", "paper_key", *_RESULT_FIELDS, "source", "verified", "first_seen_at")

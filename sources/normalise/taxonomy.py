@@ -167,6 +167,7 @@ CURATED_ALIASES: dict[str, str] = {
     "asr": "speech-recognition",
     "speech recognition": "speech-recognition",
     "automatic speech recognition": "speech-recognition",
+    "automatic speech recognition (asr)": "speech-recognition",  # an NLP-progress task with no table
     "stt": "speech-recognition",
     "speech to text": "speech-recognition",
     "tts": "text-to-speech-synthesis",

@@ -4,7 +4,12 @@ WER testclean", "WMT 2014 EN-DE" and "WMT2014 English-German").
 
 `dataset_key` is the same for names that differ only in case, punctuation, spacing or a "v"
 before a version number; CURATED_DATASET_VARIANTS maps the keys of known variants that differ
-more onto one key. Two datasets of one task with the same key are one benchmark.
+more onto one key, and CURATED_TASK_DATASET_VARIANTS those that are one dataset only within one
+task ("PTB" in Language Modelling). Two datasets of one task with the same key are one benchmark.
+
+`metric_key` does the same for metric names that are one quantity within a task ("WER" and the
+old dumps' "Percentage error" in Speech Recognition), and `model_key` for model names that differ
+only by a trailing year ("Transformer Big + BT (2018)", as one NLP-progress export writes them).
 """
 
 from __future__ import annotations
@@ -32,18 +37,51 @@ CURATED_DATASET_VARIANTS: dict[str, str] = {
     "mscocotestdev": "cocotestdev",
 }
 
+# task slug -> {dataset_key of a variant: the key it is merged into}, for names one task alone means
+CURATED_TASK_DATASET_VARIANTS: dict[str, dict[str, str]] = {
+    "language-modelling": {  # word-level Penn Treebank perplexity, spelled three ways
+        "ptb": "penntreebankwordlevel",
+        "penntreebankperplexitywhenparsingenglishsentences": "penntreebankwordlevel",
+    },
+}
+
+# task slug -> {metric_key spelling: the quantity}; "Percentage error" means WER only in speech recognition
+CURATED_METRIC_VARIANTS: dict[str, dict[str, str]] = {
+    "speech-recognition": {
+        "wer": "wer", "worderrorratewer": "wer", "worderrorrate": "wer", "testwer": "wer", "percentageerror": "wer",
+    },
+    "machine-translation": {"bleu": "bleu", "bleuscore": "bleu"},
+}
+
+_TRAILING_YEAR = re.compile(r"\s*\((?:19|20)\d\d\)$")
+
 
 def spelling_key(name: str) -> str:
     """Case, punctuation, spacing and a "v" before a version number aside: "SQuAD v1.1" -> "squad11"."""
     return "".join(_VERSION_V.sub("", word) for word in normalise(name).split())
 
 
-def dataset_key(name: str) -> str:
-    """The spelling key, known variants mapped onto one: "librispeech WER testclean" -> "librispeechtestclean"."""
+def dataset_key(name: str, task: str | None = None) -> str:
+    """The spelling key, known variants mapped onto one: "librispeech WER testclean" -> "librispeechtestclean";
+    with the task's slug, also the variants of that task ("PTB" in language-modelling)."""
     key = spelling_key(name)
-    return CURATED_DATASET_VARIANTS.get(key, key)
+    key = CURATED_DATASET_VARIANTS.get(key, key)
+    return CURATED_TASK_DATASET_VARIANTS.get(task or "", {}).get(key, key)
 
 
 def is_variant_spelling(name: str) -> bool:
     """A curated variant ("librispeech WER testclean"): the other spelling is the one to show."""
     return spelling_key(name) in CURATED_DATASET_VARIANTS
+
+
+def metric_key(name: str, task: str | None = None) -> str:
+    """The quantity a metric name measures in a task: "WER" and "Percentage error" are one in speech-recognition.
+
+    Only the curated names meet: punctuation is what tells "Q->AR" from "QA->R" and "ROUGE-2*" from "ROUGE-2"."""
+    found = CURATED_METRIC_VARIANTS.get(task or "", {}).get("".join(normalise(name).split()))
+    return f"={found}" if found else name
+
+
+def model_key(model: str) -> str:
+    """A model name without a trailing year: "Transformer Big + BT (2018)" -> "Transformer Big + BT"."""
+    return _TRAILING_YEAR.sub("", model) or model

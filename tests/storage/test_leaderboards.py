@@ -494,7 +494,8 @@ def test_every_benchmark_of_the_real_tables_ranks_in_its_metric_direction(archiv
     ("slug", "dataset", "metric", "best"),
     [
         ("speech-recognition", "librispeech WER testclean", "Percentage error", "4.28"),
-        ("language-modelling", "Penn Treebank (Perplexity when parsing English sentences)", "Perplexity", "62.4"),
+        # nlpprogress.json's "PTB" is this board too: GPT-2's 35.76 leads (eff.json's own rows start at 62.4)
+        ("language-modelling", "Penn Treebank (Perplexity when parsing English sentences)", "Perplexity", "35.76"),
         ("classification", "CIFAR-10", "Test Error", None),
         ("speech-recognition", "Switchboard Hub5'00", "WER", "5.0"),  # the dump's task "ASR" is merged in
     ],

@@ -287,3 +287,116 @@ def test_a_subdataset_of_a_variant_spelling_moves_under_the_kept_spelling(db_url
         assert "SQuAD v1.1" not in s.exec(select(Dataset.name)).all()
         assert len(_rows(s)) == 2  # a subdataset is its own board: nothing dropped
     engine.dispose()
+
+
+# -- 0005: a dataset whatever its metric is called, models named with their year ----------------
+
+
+def _value(s: Session, bench: Benchmark, metric: Metric, model: str, paper: str, value: float,
+           source: str = "pwc_archive") -> Result:
+    result = Result(benchmark_id=bench.id, model=model, paper_key=paper, source=source,
+                    verified=source == "pwc_archive")
+    s.add(result)
+    s.flush()
+    s.add(ResultValue(result_id=result.id, metric_id=metric.id, value=value, raw=str(value)))
+    bench.result_count += 1
+    return result
+
+
+def _fresh_install_at_0003(url: str) -> None:
+    """What the starter set left before 0005: the archive's "librispeech WER testclean" (Percentage error)
+    beside the claims' "LibriSpeech test-clean" (WER), PTB beside Penn Treebank, an empty task
+    "Automatic speech recognition (ASR)", and one result under two model spellings."""
+    from sotabot.storage.models import ResultEvent
+
+    engine = make_engine(url)
+    upgrade(engine, "0003")
+    with Session(engine) as s:
+        pct, wer = Metric(name="Percentage error", direction="lower"), Metric(name="WER", direction="lower")
+        ppl, bleu = Metric(name="Perplexity", direction="lower"), Metric(name="BLEU", direction="higher")
+        speech = Task(slug="speech-recognition", name="Speech Recognition")
+        lm = Task(slug="language-modelling", name="Language Modelling")
+        mt = Task(slug="machine-translation", name="Machine Translation")
+        empty = Task(slug="automatic-speech-recognition-asr", name="Automatic speech recognition (ASR)")
+        s.add_all([pct, wer, ppl, bleu, speech, lm, mt, empty])
+        s.flush()
+        archive = _benchmark(s, speech, "librispeech WER testclean", pct)
+        _value(s, archive, pct, "HMM-TDNN + iVectors", "kaldi", 4.83)
+        _value(s, archive, pct, "Deep Speech 2", "1512.02595", 5.33)
+        claims_dataset = Dataset(name="LibriSpeech test-clean")
+        s.add(claims_dataset)
+        s.flush()
+        claims = Benchmark(task_id=speech.id, dataset_id=claims_dataset.id, primary_metric_id=wer.id)  # none declared
+        s.add(claims)
+        s.flush()
+        _value(s, claims, wer, "wav2vec 2.0", "2006.11477", 1.8, source="claim")
+        penn = _benchmark(s, lm, "Penn Treebank (Perplexity when parsing English sentences)", ppl)
+        _value(s, penn, ppl, "RHN", "1607.03474", 71.3)
+        ptb = _benchmark(s, lm, "PTB", ppl)
+        _value(s, ptb, ppl, "AWD-LSTM", "1708.02182", 52.8)
+        wmt = _benchmark(s, mt, "WMT2014 English-German", bleu)
+        twin = _value(s, wmt, bleu, "Transformer Big + BT (2018)", "1808.09381", 35.0)
+        _value(s, wmt, bleu, "Transformer Big + BT", "1808.09381", 35.0)
+        _value(s, wmt, bleu, "Transformer Big (2018)", "1806.00187", 29.3)
+        _value(s, wmt, bleu, "Transformer Big", "1806.00187", 28.4)  # other values: another result
+        s.add(ResultEvent(kind="new_result", dedupe_key="x", task_id=mt.id, benchmark_id=wmt.id, result_id=twin.id))
+        s.commit()
+    engine.dispose()
+
+
+def _board_rows(s: Session, task: str, dataset: str) -> list[tuple[str, float | None, str]]:
+    from sotabot.storage.leaderboards import leaderboard
+
+    tid = s.exec(select(Task.id).where(Task.slug == task)).one()
+    board = leaderboard(s, tid, dataset=dataset)
+    return [(row.model, row.value, board.metric) for row in board.rows]
+
+
+def test_0005_merges_a_dataset_whatever_its_metric_is_called_and_models_named_with_their_year(db_url):
+    from sotabot.storage.models import ResultEvent
+
+    _fresh_install_at_0003(db_url)
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with Session(engine) as s:
+        boards = {key: count for key, (count, _day) in _boards(s).items()}
+        assert boards == {
+            ("speech-recognition", "LibriSpeech test-clean"): 3,
+            ("language-modelling", "Penn Treebank (Perplexity when parsing English sentences)"): 2,
+            ("machine-translation", "WMT2014 English-German"): 3,
+        }
+        assert _board_rows(s, "speech-recognition", "LibriSpeech test-clean") == [  # one metric: one ranking
+            ("wav2vec 2.0", 1.8, "Percentage error"),
+            ("HMM-TDNN + iVectors", 4.83, "Percentage error"),
+            ("Deep Speech 2", 5.33, "Percentage error"),
+        ]
+        assert s.exec(select(func.count()).select_from(Metric).where(Metric.name == "WER")).one() == 1
+        assert [m for m, *_ in _board_rows(s, "machine-translation", "WMT2014 English-German")] == [
+            "Transformer Big + BT", "Transformer Big (2018)", "Transformer Big",
+        ]
+        kept = s.exec(select(Result.id).where(Result.model == "Transformer Big + BT")).one()
+        assert s.exec(select(ResultEvent.result_id)).all() == [kept]  # the event follows the kept row
+        assert s.exec(select(Task.slug).order_by(Task.slug)).all() == [
+            "language-modelling", "machine-translation", "speech-recognition",
+        ]
+        speech = s.exec(select(Task.id).where(Task.slug == "speech-recognition")).one()
+        alias = s.exec(select(TaskAlias.task_id).where(TaskAlias.alias == "automatic speech recognition asr")).one()
+        assert alias == speech
+        before = _snapshot(s)
+    engine.dispose()
+    _rerun(db_url, "0003")  # run again on the merged database: nothing changes
+    engine = make_engine(db_url)
+    with Session(engine) as s:
+        assert _snapshot(s) == before
+    engine.dispose()
+
+
+def _rerun(url: str, back_to: str) -> None:
+    from alembic import command
+
+    from sotabot.storage.db import alembic_config
+
+    engine = make_engine(url)
+    command.downgrade(alembic_config(engine), back_to)
+    upgrade(engine)
+    engine.dispose()

@@ -63,8 +63,13 @@ bench_metrics = sa.Table(
 results = sa.Table(
     "results", _m, sa.Column("id", sa.Integer), sa.Column("benchmark_id", sa.Integer),
     sa.Column("model", sa.String), sa.Column("paper_key", sa.String), sa.Column("result_date", sa.Date),
+    sa.Column("source", sa.String),
 )
-values = sa.Table("result_values", _m, sa.Column("id", sa.Integer), sa.Column("result_id", sa.Integer))
+values = sa.Table(
+    "result_values", _m, sa.Column("id", sa.Integer), sa.Column("result_id", sa.Integer),
+    sa.Column("metric_id", sa.Integer), sa.Column("value", sa.Float), sa.Column("raw", sa.String),
+)
+metrics = sa.Table("metrics", _m, sa.Column("id", sa.Integer), sa.Column("name", sa.String))  # for 0005
 events = sa.Table(
     "result_events", _m, sa.Column("id", sa.Integer), sa.Column("task_id", sa.Integer),
     sa.Column("benchmark_id", sa.Integer), sa.Column("result_id", sa.Integer),
@@ -197,32 +202,38 @@ class _Merger:
             sa.select(benchmarks.c.id, benchmarks.c.task_id, benchmarks.c.dataset_id).order_by(benchmarks.c.id)
         ):
             by_task[tid].append((bid, did))
-        for items in by_task.values():
+        slug_of = dict(c.execute(sa.select(tasks.c.id, tasks.c.slug)).all())
+        for tid, items in by_task.items():
+            slug = slug_of.get(tid)
+
+            def key(name: str, slug: str | None = slug) -> str:
+                return _variants.dataset_key(name, slug)  # with the task's own variants ("PTB")
+
             spelled: dict[str, str] = {}  # dataset_key -> the top-level name the import keeps
-            for _bid, did in items:  # the importer's rule: the oldest top-level benchmark's spelling
-                if ds.get(did, ("", 0))[1] is None:
-                    spelled.setdefault(_variants.dataset_key(ds[did][0]), ds[did][0])
+            for _bid, did in items:  # the importer's rule: the oldest top-level benchmark's spelling,
+                if ds.get(did, ("", 0))[1] is None:  # a curated variant giving way to a readable one
+                    name = ds[did][0]
+                    kept = spelled.setdefault(key(name), name)
+                    if _variants.is_variant_spelling(kept) and not _variants.is_variant_spelling(name):
+                        spelled[key(name)] = name
             paths = {bid: path(did) for bid, did in items}
             for bid, _did in items:
-                spelled.setdefault(_variants.dataset_key(paths[bid][0]), paths[bid][0])
+                spelled.setdefault(key(paths[bid][0]), paths[bid][0])
             if len(spelled) == len({p[0] for p in paths.values()}):
                 continue  # no two spellings of one dataset in this task
-            at: dict[tuple[str, ...], int] = {paths[bid]: bid for bid, _ in items}
-            for bid, did in items:
-                p = paths[bid]
-                want = (spelled[_variants.dataset_key(p[0])], *p[1:])
-                if want == p:
-                    continue
-                if want in at:
-                    self.merge_benchmark(bid, at[want])
-                else:
+            wanted: dict[tuple[str, ...], list[tuple[int, int]]] = defaultdict(list)
+            for bid, did in items:  # in id order: the oldest benchmark of a dataset is the one kept
+                wanted[(spelled[key(paths[bid][0])], *paths[bid][1:])].append((bid, did))
+            for want, group in wanted.items():
+                (kept, kept_dataset), *others = group
+                for bid, _did in others:
+                    self.merge_benchmark(bid, kept)
+                if paths[kept] != want:  # it takes the kept spelling's name ("LibriSpeech test-clean")
                     parent: int | None = None
                     for name in want:
                         parent = self._dataset(name, parent)
-                    c.execute(benchmarks.update().where(benchmarks.c.id == bid).values(dataset_id=parent))
-                    self.loser_datasets.add(did)
-                    at[want] = bid
-                del at[p]
+                    c.execute(benchmarks.update().where(benchmarks.c.id == kept).values(dataset_id=parent))
+                    self.loser_datasets.add(kept_dataset)
 
     def drop_unused_datasets(self) -> None:
         """Datasets left behind by a merge that no benchmark and no subdataset uses (leaves first)."""

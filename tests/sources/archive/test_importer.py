@@ -23,6 +23,7 @@ from sotabot.sources.archive.report import ArchiveError
 from sotabot.sources.archive.starter import STARTER_FILE, ensure_starter_data
 from sotabot.sources.archive.tables import import_tables
 from sotabot.sources.normalise.taxonomy import CURATED_ALIASES, slugify
+from sotabot.sources.normalise.variants import CURATED_DATASET_VARIANTS, CURATED_TASK_DATASET_VARIANTS
 from sotabot.storage.models import (
     Benchmark,
     BenchmarkMetric,
@@ -63,20 +64,25 @@ def _words(text) -> str:
     return " ".join(text.split()) if isinstance(text, str) else ""
 
 
-def _dataset_key(name: str) -> str:
-    """One dataset, spelled in several ways: case, punctuation and a "v" before a version aside."""
+def _dataset_key(name: str, slug: str) -> str:
+    """One dataset, spelled in several ways: case, punctuation and a "v" before a version aside, and the
+    curated variants (the lists are data: "PTB" is Language Modelling's word-level Penn Treebank)."""
     words = re.sub(r"[^0-9a-z]+", " ", name.lower()).split()
-    return "".join(re.sub(r"^v(?=\d)", "", w) for w in words)
+    key = "".join(re.sub(r"^v(?=\d)", "", w) for w in words)
+    key = CURATED_DATASET_VARIANTS.get(key, key)
+    return CURATED_TASK_DATASET_VARIANTS.get(slug, {}).get(key, key)
 
 
 def expected_counts(files: list[Path]) -> dict[str, int]:
     """Tasks by slug, benchmarks by (task, dataset path), results by (benchmark, model, paper).
 
     As the importer merges them: a task named by a curated alias of a task already seen is that
-    task; a top-level dataset spelled like one the task already has is that benchmark."""
+    task; a top-level dataset spelled like one the task already has is that benchmark; a model named
+    with a trailing "(YYYY)" beside the same model without it, same paper, same values, is that result."""
     tasks: set[str] = set()
     benchmarks: set[tuple] = set()
     results: set[tuple] = set()
+    said: dict[tuple, set] = {}  # (benchmark, model without its year, paper) -> the values its rows carry
     first_spelling: dict[tuple[str, str], str] = {}
     curated = {" ".join(re.sub(r"[^0-9a-z]+", " ", a.lower()).split()): t for a, t in CURATED_ALIASES.items()}
     rows = 0
@@ -85,7 +91,7 @@ def expected_counts(files: list[Path]) -> dict[str, int]:
         nonlocal rows
         name = _words(node.get("dataset") or node.get("subdataset"))
         if not parent:
-            name = first_spelling.setdefault((slug, _dataset_key(name)), name)
+            name = first_spelling.setdefault((slug, _dataset_key(name, slug)), name)
         path = (*parent, name)
         sota = node.get("sota")
         if isinstance(sota, dict):
@@ -97,7 +103,15 @@ def expected_counts(files: list[Path]) -> dict[str, int]:
                 model = (html.unescape(_words(row["model_name"])) or html.unescape(_words(row.get("paper_title")))
                          or url or f"Anonymous entry #{index + 1}")
                 match = _ARXIV.search(url)
-                results.add((slug, path, model, match.group(1) if match else url))
+                paper = match.group(1) if match else url
+                if (slug, path, model, paper) in results:
+                    continue
+                values = json.dumps(row.get("metrics"), sort_keys=True)
+                twin = (slug, path, re.sub(r"\s*\((?:19|20)\d\d\)$", "", model), paper)
+                if paper and values in said.get(twin, set()):
+                    continue
+                said.setdefault(twin, set()).add(values)
+                results.add((slug, path, model, paper))
         for sub in node.get("subdatasets") or []:
             walk_dataset(slug, sub, path)
 
