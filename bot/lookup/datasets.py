@@ -14,6 +14,7 @@ family, else the one with the most results.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -45,7 +46,7 @@ class DatasetAnswer:
         return f"{md_escape(self.dataset)} is also a benchmark of: {names}" + (f" and {more} more" if more > 0 else "")
 
 
-def _split(key: str) -> str:
+def split_words(key: str) -> str:
     """Letters and digits apart: "cifar10" and "cifar 10", "squad1 1" and "squad 1 1" compare alike."""
     return _LETTER_DIGIT.sub(" ", key)
 
@@ -67,7 +68,7 @@ def _home_task(key: str, idx: TaskIndex) -> int | None:
     from sotabot.sources.normalise.taxonomy import slugify
 
     for name, task in DATASET_TASKS.items():
-        if _split(fast_normalise(name)) == key:
+        if split_words(fast_normalise(name)) == key:
             return idx.slugs.get(slugify(task).lower())
     return None
 
@@ -79,9 +80,15 @@ def resolve_dataset(session: Session, text: str, prefer: Prefer | None = None) -
         return None
     idx = task_index(session)
     same = set(idx.dataset_keys.get(dataset_key(text), ()))  # the spellings the importer merges with it
-    key = _split(key)
-    hits = [entry for name, entries in idx.datasets.items() if name in same or _names_family(_split(name), key)
-            for entry in entries]
+    key = split_words(key)
+    family = idx.split_datasets
+    for split, name in family[bisect_left(family, (key,)):]:  # the names equal to the key, then "key ..."
+        if split != key and not split.startswith(key + " "):
+            break
+        if _names_family(split, key):
+            same.add(name)
+    order = idx.dataset_order
+    hits = [entry for name in sorted(same, key=order.__getitem__) for entry in idx.datasets[name]]
     hits = [h for h in hits if h[0] in idx.refs]
     if not hits:
         return None

@@ -98,6 +98,20 @@ class TaskIndex:
         return dict(keys)
 
     @cached_property
+    def dataset_order(self) -> dict[str, int]:
+        """Each key of `datasets` -> its place (the order answers break ties in)."""
+        return {name: i for i, name in enumerate(self.datasets)}
+
+    @cached_property
+    def split_datasets(self) -> list[tuple[str, str]]:
+        """(name with letters and digits apart, name) for every key of `datasets`, sorted: a dataset
+        query finds its family ("coco" -> "coco test dev") by bisecting to a prefix, not by a pass
+        over every name; derived on first use."""
+        from sotabot.bot.lookup.datasets import split_words
+
+        return sorted((split_words(name), name) for name in self.datasets)
+
+    @cached_property
     def matcher(self) -> Matcher:
         from sotabot.bot.lookup.resolve import Matcher
 
