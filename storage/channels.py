@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, or_
+from sqlalchemy import case, delete, or_
 from sqlmodel import Session, col, select
 
 from sotabot.storage.db import insert_or_ignore
@@ -59,17 +59,17 @@ def find_channel(
     spelling of this workspace is this channel (the first such row; an exact key wins).
     """
     platform, workspace, channel = _key(platform, workspace, channel)
-    found = session.exec(
-        select(Channel).where(
-            Channel.platform == platform, Channel.workspace == workspace, Channel.channel == channel
-        )
-    ).first()
-    if found is not None or same is None:
-        return found
-    return session.exec(
+    if same is None:
+        return session.exec(
+            select(Channel).where(
+                Channel.platform == platform, Channel.workspace == workspace, Channel.channel == channel
+            )
+        ).first()
+    return session.exec(  # one read, found or not (every command asks): the exact key first
         select(Channel)
         .where(Channel.platform == platform, Channel.channel == channel, same.matches(workspace))
-        .order_by(col(Channel.id))
+        .order_by(case((Channel.workspace == workspace, 0), else_=1), col(Channel.id))
+        .limit(1)
     ).first()
 
 

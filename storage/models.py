@@ -231,7 +231,11 @@ class ResultEvent(SQLModel, table=True):
 
 class Channel(SQLModel, table=True):
     __tablename__ = "channels"
-    __table_args__ = (UniqueConstraint("platform", "workspace", "channel"),)
+    __table_args__ = (
+        UniqueConstraint("platform", "workspace", "channel"),
+        # a channel found by its id under any spelling of its workspace (storage.channels.find_channel)
+        Index("ix_channels_platform_channel", "platform", "channel"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=16)  # slack | discord | terminal
     workspace: str = Field(max_length=LABEL_CHARS)  # Slack "E…:T…" or "T…"; Discord guild id
