@@ -20,6 +20,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from sqlmodel import Session
 
+from sotabot.sources.normalise.variants import metric_label
 from sotabot.storage.leaderboards import leaderboard, sota_series
 
 MAX_LABELS = 8
@@ -237,6 +238,6 @@ def chart_for_task(
         series,
         path,
         title=f"{board.task_name}: state of the art on {board.dataset}",
-        metric=board.metric,
+        metric=metric_label(board.metric, board.task_slug),
         higher_is_better=board.higher_is_better,
     )

@@ -24,10 +24,12 @@ from sqlmodel import Session
 from sotabot.bot.cli.app import App, UserError
 from sotabot.bot.lookup.datasets import resolve_dataset
 from sotabot.bot.lookup.index import TaskRef
+from sotabot.bot.lookup.metrics import on_main_board
 from sotabot.bot.lookup.resolve import Resolution, resolve_task, search_tasks
 from sotabot.bot.render.terminal import render_terminal
 from sotabot.digests.message import Context, Message
 from sotabot.sources.normalise.canonical import canonical_preference
+from sotabot.sources.normalise.variants import metric_label, shown_as
 from sotabot.sources.provenance import Provenance, board_provenance
 from sotabot.storage.leaderboards import Leaderboard, LookupProblem, leaderboard, sota_series
 
@@ -143,9 +145,16 @@ def _sota(args: argparse.Namespace, app: App) -> int:
         if res.task is None:
             return _unknown_task(query, res, args.json, empty=not search_tasks(session, "", limit=1))
         try:
-            board = leaderboard(
-                session, res.task.id, dataset=dataset, metric=args.metric, limit=args.limit, prefer=prefer
-            )
+            dataset, metric = on_main_board(session, res.task.id, res.task.slug, dataset, args.metric, prefer)
+            try:
+                board = leaderboard(session, res.task.id, dataset=dataset, metric=metric, limit=args.limit,
+                                    prefer=prefer)
+            except LookupProblem as problem:  # a metric by the name the board shows it under ("WER")
+                shown = shown_as(metric, problem.choices, res.task.slug) if problem.kind == "metric" else None
+                if shown is None or metric is None:
+                    raise
+                board = leaderboard(session, res.task.id, dataset=dataset, metric=shown, limit=args.limit,
+                                    prefer=prefer)
         except LookupProblem as problem:
             if args.json:
                 _print_json({
@@ -187,7 +196,7 @@ def _chart(board: Leaderboard, series: list, path: str) -> None:
             series,
             path,
             title=f"{board.task_name}: state of the art on {board.dataset}",
-            metric=board.metric,
+            metric=metric_label(board.metric, board.task_slug),
             higher_is_better=board.higher_is_better,
         )
     except (ValueError, OSError) as exc:  # ChartError is a ValueError: unwritable path, nothing to draw
@@ -214,7 +223,7 @@ def _print_board(board: Leaderboard, query: str, res: Resolution) -> None:
     title.append(board.task_name, style="bold")
     title.append(f" · {board.dataset}")
     if board.metric:
-        title.append(f" · {board.metric} ")
+        title.append(f" · {metric_label(board.metric, board.task_slug)} ")
         title.append(_direction(board), style="dim")
     console.print(title)
     if res.how == "fuzzy":
@@ -251,7 +260,8 @@ def _print_board(board: Leaderboard, query: str, res: Resolution) -> None:
         console.print(Text(f"Other benchmarks ({len(board.other_benchmarks)}), choose with --dataset:", style="bold"))
         for b in board.other_benchmarks[:MAX_CHOICES_SHOWN]:
             line = Text(f"  {b.dataset}")
-            line.append(f"  {b.metric or '—'}, {b.results} result{'s' if b.results != 1 else ''}", style="dim")
+            shown = metric_label(b.metric, board.task_slug) or "—"
+            line.append(f"  {shown}, {b.results} result{'s' if b.results != 1 else ''}", style="dim")
             console.print(line)
         more = len(board.other_benchmarks) - MAX_CHOICES_SHOWN
         if more > 0:

@@ -27,6 +27,7 @@ from sotabot.bot.render.inline import escape
 from sotabot.bot.settings import Config
 from sotabot.digests.message import Actions, Control, Message, Section
 from sotabot.sources.normalise.canonical import canonical_preference
+from sotabot.sources.normalise.variants import metric_label
 from sotabot.storage import channels as channel_store
 from sotabot.storage.db import session_scope
 from sotabot.storage.leaderboards import (
@@ -103,7 +104,7 @@ def controls(board: Leaderboard, choices: list[BenchmarkChoice], *, rows: int = 
     current = next((c for c in choices if c.benchmark_id == board.benchmark_id), None)
     if current is not None and len(current.metrics) > 1:
         items.append(Control(METRIC, "Metric", options=[
-            (cut(name, OPTION_CHARS), state(board.benchmark_id, mid, rows))
+            (cut(metric_label(name, board.task_slug) or name, OPTION_CHARS), state(board.benchmark_id, mid, rows))
             for mid, name in current.metrics[:MAX_OPTIONS]
         ], selected=here))
     if len(board.rows) >= rows and rows < MAX_ROWS:

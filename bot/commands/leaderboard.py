@@ -19,6 +19,7 @@ from sqlmodel import Session
 from sotabot.bot.commands.context import CommandContext, cut, error, fmt_value, repo_label, shown
 from sotabot.bot.commands.parser import ParsedCommand, ParseError, SotaQuery, parse_sota
 from sotabot.bot.lookup.datasets import resolve_dataset
+from sotabot.bot.lookup.metrics import on_main_board
 from sotabot.bot.lookup.resolve import Resolution, resolve_task
 from sotabot.bot.render.inline import escape
 from sotabot.bot.settings import Config
@@ -26,6 +27,7 @@ from sotabot.digests.message import Block, Context, Header, Image, Message, Sect
 from sotabot.sources.normalise.canonical import canonical_preference
 from sotabot.sources.normalise.taxonomy import normalise
 from sotabot.sources.normalise.values import is_paper_url
+from sotabot.sources.normalise.variants import metric_label, shown_as
 from sotabot.sources.provenance import board_provenance
 from sotabot.storage.db import session_scope
 from sotabot.storage.leaderboards import Leaderboard, LookupProblem, Prefer, leaderboard
@@ -56,7 +58,7 @@ def sota_command(engine: Engine, config: Config, ctx: CommandContext, cmd: Parse
         if res.task is None:
             return unknown_task(ctx, query.task, [s.name for s in res.suggestions], "sota")
         try:
-            board = _leaderboard(session, res.task.id, query, prefer)
+            board = _leaderboard(session, res.task.id, query, prefer, res.task.slug)
         except LookupProblem as exc:
             return _lookup_problem(ctx, exc, res.task.name, query)
         if board is None:
@@ -92,14 +94,18 @@ def _close_choices(asked: str, choices: list[str]) -> list[str]:
     return [choices[i] for _, _, i in similar]
 
 
-def _leaderboard(session: Session, task_id: int, query: SotaQuery, prefer: Prefer | None = None) -> Leaderboard | None:
-    """The leaderboard; a dataset or metric given loosely is retried once when only one choice fits."""
-    dataset, metric = query.dataset, query.metric
+def _leaderboard(
+    session: Session, task_id: int, query: SotaQuery, prefer: Prefer | None = None, task_slug: str | None = None
+) -> Leaderboard | None:
+    """The leaderboard; a dataset or metric given loosely is retried once when only one choice fits
+    (a metric also by the name it is shown under: "WER" for speech recognition's "Percentage error")."""
+    dataset, metric = on_main_board(session, task_id, task_slug or "", query.dataset, query.metric, prefer)
     for _ in range(3):
         try:
             return leaderboard(session, task_id, dataset=dataset, metric=metric, limit=LEADERBOARD_ROWS, prefer=prefer)
         except LookupProblem as exc:
-            close = _close_choices(exc.query or "", exc.choices)
+            shown = shown_as(exc.query, exc.choices, task_slug) if exc.kind == "metric" and exc.query else None
+            close = [shown] if shown else _close_choices(exc.query or "", exc.choices)
             if len(close) != 1 or exc.kind not in ("dataset", "metric"):
                 if close:
                     exc.choices = close
@@ -155,7 +161,7 @@ def leaderboard_message(board: Leaderboard, *, query: SotaQuery | None = None, h
                         chart_path: str | None = None) -> Message:
     """A storage Leaderboard as a Message: table, paper/code links, other benchmarks, chart (no footer:
     `board_message` adds the provenance)."""
-    metric = board.metric or "score"
+    metric = metric_label(board.metric, board.task_slug) or "score"
     direction = {True: "higher is better", False: "lower is better"}.get(board.higher_is_better, "direction unknown")
     blocks: list[Block] = [
         Header(escape(board.task_name)),

@@ -82,6 +82,27 @@ def metric_key(name: str, task: str | None = None) -> str:
     return f"={found}" if found else name
 
 
+# The name a merged quantity is shown under (the archive calls speech recognition's WER "Percentage error").
+METRIC_LABELS = {"wer": "WER", "bleu": "BLEU"}
+
+
+def metric_label(name: str | None, task: str | None = None) -> str | None:
+    """How a metric is shown on a task's boards: the quantity's own name where the task's curated
+    variants merge it ("Percentage error" reads "WER" in speech-recognition), else as stored."""
+    if name is None:
+        return None
+    key = metric_key(name, task)
+    return METRIC_LABELS.get(key[1:], name) if key.startswith("=") else name
+
+
+def shown_as(asked: str, names: list[str], task: str | None = None) -> str | None:
+    """The one stored metric name among `names` that a task shows under the name asked for ("WER" ->
+    "Percentage error" in speech-recognition); None when there is none or more than one."""
+    want = metric_label(asked, task)
+    found = [n for n in names if n != asked and metric_label(n, task) == want]
+    return found[0] if len(found) == 1 else None
+
+
 def model_key(model: str) -> str:
     """A model name without a trailing year: "Transformer Big + BT (2018)" -> "Transformer Big + BT"."""
     return _TRAILING_YEAR.sub("", model) or model

@@ -306,3 +306,15 @@ def test_a_dataset_query_names_the_other_tasks_on_the_dataset_as_chat_does(tmp_p
     code, out, _ = run(capsys, "sota", "coco")
     assert code == 0 and "Object Detection · COCO test-dev" in out
     assert note in out
+
+
+def test_speech_recognition_reads_and_answers_to_wer_on_the_starter_set(tmp_path, monkeypatch, capsys):
+    """The archive's "Percentage error" on LibriSpeech is shown as WER, and `--metric WER` means that board."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOTABOT_DATABASE__URL", f"sqlite:///{tmp_path / 'starter.db'}")
+    monkeypatch.setenv("COLUMNS", "120")
+    for extra in ([], ["--metric", "WER"], ["--metric", "wer"]):
+        code, out, _ = run(capsys, "sota", "speech recognition", *extra)
+        assert code == 0
+        assert out.splitlines()[0].startswith("Speech Recognition · LibriSpeech test-clean · WER "), out
+        assert "Percentage error" not in out

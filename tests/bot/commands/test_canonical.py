@@ -103,3 +103,17 @@ def test_the_benchmark_menu_starts_with_the_board_the_answer_opened_on(starter, 
     first_label, first_value = menu.options[0]
     assert menu.selected == first_value
     assert first_label == ("CIFAR-10 Image Recognition" if override else "ImageNet")
+
+
+def test_speech_recognition_is_ranked_by_wer_and_answers_to_that_name(starter):
+    """The archive calls the quantity "Percentage error"; a speech researcher reads and types WER."""
+    from sotabot.digests.message import Table
+
+    want = "State of the art on Speech Recognition (LibriSpeech test-clean, WER)"
+    assert _title(starter, "/sota speech recognition") == want
+    assert _title(starter, "/sota speech recognition by WER") == want
+    assert _title(starter, "/sota speech recognition by wer") == want
+    msg = handle(starter, Config(), CTX, "/sota speech recognition", charts=False)
+    table = next(b for b in msg.blocks if isinstance(b, Table))
+    assert table.columns[2] == "WER"
+    assert "Percentage error" not in str(msg.to_dict())  # not in the header, the column or the metric menu
