@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from sotabot.bot.commands.context import CommandContext, error
+from sotabot.bot.commands.parser import clean
 from sotabot.bot.settings import Config
 from sotabot.bot.workspaces import same_workspace
 from sotabot.digests.message import Message
@@ -14,7 +15,7 @@ from sotabot.storage.models import Channel
 
 def channel_for(session: Session, ctx: CommandContext, config: Config) -> Channel:
     return channel_store.get_or_create_channel(
-        session, ctx.platform, ctx.workspace, ctx.channel, ctx.channel_name,
+        session, ctx.platform, ctx.workspace, ctx.channel, clean(ctx.channel_name or "") or None,  # platform text
         timezone=config.digest.default_timezone, digest_time=config.digest.default_time,
         same=same_workspace(ctx.platform, ctx.workspace),
     )
