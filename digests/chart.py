@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from sqlmodel import Session
 
 from sotabot.sources.normalise.variants import metric_label
-from sotabot.storage.leaderboards import leaderboard, sota_series
+from sotabot.storage.leaderboards import Leaderboard, leaderboard, sota_series
 
 MAX_LABELS = 8
 MAX_NAME = 24
@@ -232,8 +232,11 @@ def chart_for_task(
     if board is None or board.metric_id is None:
         return None
     series = sota_series(session, board.benchmark_id, board.metric_id)
-    if not series:
-        return None
+    return render_board_chart(board, series, path) if series else None
+
+
+def render_board_chart(board: Leaderboard, series: Sequence[Point], path: str | PathLike[str]) -> ChartData:
+    """A board's SOTA-over-time chart, titled and labelled as its answers are (chat and terminal alike)."""
     return render_sota_chart(
         series,
         path,

@@ -13,7 +13,6 @@ the wall clock; an ambiguous one on the fall-back day fires at its first occurre
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple, Protocol
@@ -28,6 +27,7 @@ from sotabot.digests.settings import DigestsSettings
 from sotabot.digests.trending import TrendingPaper, TrendingPool
 from sotabot.sources.normalise.values import arxiv_month
 from sotabot.sources.settings import ArxivConfig
+from sotabot.storage.db import chunks
 from sotabot.storage.models import Channel, Paper, PaperRepo, Repo, as_utc
 from sotabot.storage.outbox import enqueue
 
@@ -135,12 +135,6 @@ class Candidate(NamedTuple):
 _P = Paper.__table__  # type: ignore[attr-defined]
 _PR = PaperRepo.__table__  # type: ignore[attr-defined]
 _REPO = Repo.__table__  # type: ignore[attr-defined]
-IN_CHUNK = 500  # ids per IN (...) list
-
-
-def _chunks(values: list[int]) -> Iterator[list[int]]:
-    for i in range(0, len(values), IN_CHUNK):
-        yield values[i : i + IN_CHUNK]
 
 
 def read_candidates(session: Session, since: datetime, until: datetime, recent_days: int) -> list[Candidate]:
@@ -161,14 +155,14 @@ def read_candidates(session: Session, since: datetime, until: datetime, recent_d
         )
     ).scalars().all()
     links: list[Any] = []
-    for chunk in _chunks(sorted(recent_ids)):
+    for chunk in chunks(sorted(recent_ids)):
         links += session.execute(
             select(_PR.c.paper_id, _PR.c.repo_id, _PR.c.official).where(
                 _PR.c.paper_id.in_(chunk), _PR.c.created_at > since, _PR.c.created_at <= until
             )
         ).all()
     papers: dict[int, Any] = {}
-    for chunk in _chunks(sorted({paper_id for paper_id, _, _ in links})):
+    for chunk in chunks(sorted({paper_id for paper_id, _, _ in links})):
         for row in session.execute(
             select(_P.c.id, _P.c.arxiv_id, _P.c.title, _P.c.abstract, _P.c.authors, _P.c.categories,
                    _P.c.published, _P.c.first_seen_at).where(_P.c.id.in_(chunk))
@@ -176,7 +170,7 @@ def read_candidates(session: Session, since: datetime, until: datetime, recent_d
             if is_recent(row, since, until, recent_days):
                 papers[row.id] = row
     repos: dict[int, tuple[str, int | None]] = {}
-    for chunk in _chunks(sorted({repo_id for paper_id, repo_id, _ in links if paper_id in papers})):
+    for chunk in chunks(sorted({repo_id for paper_id, repo_id, _ in links if paper_id in papers})):
         for repo_id, url, stars in session.execute(
             select(_REPO.c.id, _REPO.c.url, _REPO.c.stars).where(_REPO.c.id.in_(chunk))
         ):

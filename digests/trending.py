@@ -31,7 +31,6 @@ job filters one list per tick instead of querying per channel and category.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +39,7 @@ from sqlalchemy import String, and_, case, cast, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
+from sotabot.storage.db import chunks
 from sotabot.storage.models import Paper, PaperRepo, Repo, StarSnapshot, as_utc
 
 W_STARS = 1.0
@@ -49,7 +49,6 @@ VELOCITY_DAYS = 3.0
 MIN_SPAN_DAYS = 1.0
 FALLBACK_MIN_DAYS = 30.0
 DAY = 86400.0
-IN_CHUNK = 500  # ids per IN (...) list
 
 
 @dataclass
@@ -123,15 +122,10 @@ def _candidate_filter(category: str | None, start: datetime, now: datetime) -> l
     return conditions
 
 
-def _chunks(values: list[int]) -> Iterator[list[int]]:
-    for i in range(0, len(values), IN_CHUNK):
-        yield values[i : i + IN_CHUNK]
-
-
 def _snapshots(session: Session, repo_ids: list[int], now: datetime, velocity_days: float) -> dict[int, _Velocity]:
     """Per candidate repository: baseline and newest snapshot, one aggregate query per IN_CHUNK repositories."""
     out: dict[int, _Velocity] = {}
-    for chunk in _chunks(repo_ids):
+    for chunk in chunks(repo_ids):
         out.update(_snapshot_chunk(session, chunk, now, velocity_days))
     return out
 
@@ -227,13 +221,13 @@ def _ranked(
         ).where(*conditions)
     ).all()
     links: dict[int, list[int]] = {}
-    for chunk in _chunks(sorted(p.id for p in papers)):
+    for chunk in chunks(sorted(p.id for p in papers)):
         for paper_id, repo_id in session.execute(
             select(PaperRepo.paper_id, PaperRepo.repo_id).where(PaperRepo.paper_id.in_(chunk))
         ):
             links.setdefault(paper_id, []).append(repo_id)
     live: dict[int, tuple[int, str, int | None]] = {}  # deleted repositories do not count
-    for chunk in _chunks(sorted({repo_id for repo_ids in links.values() for repo_id in repo_ids})):
+    for chunk in chunks(sorted({repo_id for repo_ids in links.values() for repo_id in repo_ids})):
         for repo_id, url, stars in session.execute(
             select(Repo.id, Repo.url, Repo.stars).where(Repo.id.in_(chunk), Repo.deleted == False)  # noqa: E712
         ):

@@ -75,6 +75,15 @@ def upsert(bind: Engine | Connection | Session, table: Any) -> Insert:
     return (postgresql.insert if is_postgres(bind) else sqlite.insert)(table)
 
 
+IN_CHUNK = 500  # values per `IN (...)` list: well inside SQLite's and PostgreSQL's parameter limits
+
+
+def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
+    """`items` in slices of `size`, for IN lists and batches."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def insert_or_ignore(
     session: Session, table: Any, values: dict[str, Any], conflict: Sequence[str], returning: Any = None
 ) -> Any:

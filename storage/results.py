@@ -22,6 +22,7 @@ from sqlalchemy import event, func, insert, tuple_
 from sqlalchemy.orm import Session as SASession
 from sqlmodel import Session, col, select
 
+from sotabot.storage.db import chunks
 from sotabot.storage.events import EVENT_KINDS as EVENT_KINDS
 from sotabot.storage.events import NEW_PAPER_WITH_CODE as NEW_PAPER_WITH_CODE
 from sotabot.storage.events import NEW_RESULT, NEW_SOTA
@@ -291,11 +292,6 @@ class _Pending:
     params: dict
 
 
-def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _audience(row: ResultRow) -> dict:
     """`subscribed_by` in an event's payload: channels that subscribed later are not told (digests.alerts)."""
     return {"subscribed_by": row.news_by.isoformat()} if row.news_by is not None else {}
@@ -344,7 +340,7 @@ class _Batch:
         by_id: dict[int, _Row] = {}
         columns = [_RESULTS.c[name] for name in ("id", "model", "paper_key", *_COLUMNS)]
         for benchmark_id, pairs in keys.items():
-            for chunk in _chunks(sorted(pairs)):
+            for chunk in chunks(sorted(pairs), _CHUNK):
                 for row in self.session.execute(
                     select(*columns).where(
                         _RESULTS.c.benchmark_id == benchmark_id,
@@ -353,7 +349,7 @@ class _Batch:
                 ):
                     stored = _Row(row[0], dict(zip(("model", "paper_key", *_COLUMNS), row[1:], strict=True)), {})
                     self.known[(benchmark_id, row[1], row[2])] = by_id[row[0]] = stored
-        for chunk in _chunks(sorted(by_id)):
+        for chunk in chunks(sorted(by_id), _CHUNK):
             for result_id, metric_id, value, raw in self.session.execute(
                 select(_VALUES.c.result_id, _VALUES.c.metric_id, _VALUES.c.value, _VALUES.c.raw)
                 .where(_VALUES.c.result_id.in_(chunk))
@@ -562,11 +558,11 @@ class _Batch:
         if not self.updated:
             return
         ids = sorted(self.updated)
-        results = {r.id: r for chunk in _chunks(ids) for r in self.session.exec(
+        results = {r.id: r for chunk in chunks(ids, _CHUNK) for r in self.session.exec(
             select(Result).where(col(Result.id).in_(chunk)))}
         with_values = [i for i in ids if self.updated[i].dirty_values]
         stored: dict[tuple[int, int], ResultValue] = {}
-        for chunk in _chunks(with_values):
+        for chunk in chunks(with_values, _CHUNK):
             for rv in self.session.exec(select(ResultValue).where(col(ResultValue.result_id).in_(chunk))):
                 stored[(rv.result_id, rv.metric_id)] = rv
         for result_id in ids:
@@ -589,7 +585,7 @@ class _Batch:
         seen = {
             (kind, key)
             for kind, keys in by_kind.items()
-            for chunk in _chunks(sorted(set(keys)))
+            for chunk in chunks(sorted(set(keys)), _CHUNK)
             for key in self.session.execute(
                 select(_EVENTS.c.dedupe_key).where(_EVENTS.c.kind == kind, _EVENTS.c.dedupe_key.in_(chunk))
             ).scalars()
@@ -624,7 +620,7 @@ def _key(row: ResultRow) -> tuple[str, str, bool]:
 def _load_metrics(session: Session, metric_ids: set[int]) -> None:
     cache = _cache(session)["metrics"]
     missing = sorted(m for m in metric_ids if m not in cache)
-    for chunk in _chunks(missing):
+    for chunk in chunks(missing, _CHUNK):
         for metric in session.exec(select(Metric).where(col(Metric.id).in_(chunk))):
             cache[metric.id] = metric
     for metric_id in missing:

@@ -192,13 +192,7 @@ def _chart(board: Leaderboard, series: list, path: str) -> None:
     if not series:
         raise UserError(f"no dated results with a value on {board.dataset}: nothing to chart")
     try:
-        chart.render_sota_chart(
-            series,
-            path,
-            title=f"{board.task_name}: state of the art on {board.dataset}",
-            metric=metric_label(board.metric, board.task_slug),
-            higher_is_better=board.higher_is_better,
-        )
+        chart.render_board_chart(board, series, path)
     except (ValueError, OSError) as exc:  # ChartError is a ValueError: unwritable path, nothing to draw
         raise UserError(f"chart {path}: {exc}") from None
 

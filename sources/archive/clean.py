@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from hashlib import sha1
@@ -10,8 +9,6 @@ from typing import Any
 
 from sotabot.sources.normalise.taxonomy import slugify
 from sotabot.storage.models import NAME_CHARS
-
-IN_CHUNK = 500  # ids per `IN (...)` lookup
 
 
 def clean_line(value: Any, limit: int = 300) -> str:
@@ -60,11 +57,6 @@ def task_slug(name: str) -> str:
     """The slug of a task name; names with no ASCII letters get a stable hash slug."""
     slug = slugify(name)[:NAME_CHARS]
     return slug or "task-" + sha1(name.encode()).hexdigest()[:10]
-
-
-def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def utc_now() -> datetime:

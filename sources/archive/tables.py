@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from sotabot.sources.archive.clean import chunks, clean_line, clean_url, iso_date, stripped, task_slug, truthy, utc_now
+from sotabot.sources.archive.clean import clean_line, clean_url, iso_date, stripped, task_slug, truthy, utc_now
 from sotabot.sources.archive.papers import PaperIds
 from sotabot.sources.archive.reader import CHUNK_ROWS, archive_records
 from sotabot.sources.archive.report import SOURCE, ArchiveError, ImportReport, ProgressCallback
@@ -39,6 +39,7 @@ from sotabot.sources.normalise.values import (
     raw_text,
 )
 from sotabot.sources.normalise.variants import dataset_key, model_key
+from sotabot.storage.db import chunks
 from sotabot.storage.models import AREA_CHARS, MODEL_CHARS, NAME_CHARS, RAW_VALUE_CHARS, URL_CHARS
 
 ALIAS_PRIORITY = {"dump": 1, "curated": 2, "name": 3, "slug": 3}

@@ -19,11 +19,10 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, Table, UniqueConstraint, f
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from sotabot.sources.archive.clean import IN_CHUNK
 from sotabot.sources.archive.reader import local_copy
 from sotabot.sources.archive.report import ArchiveError, ImportReport, ProgressCallback
 from sotabot.storage import imports
-from sotabot.storage.db import analyze, is_postgres
+from sotabot.storage.db import analyze, chunks, is_postgres
 from sotabot.storage.models import (
     Benchmark,
     BenchmarkMetric,
@@ -260,9 +259,7 @@ class ArchiveDb:
         active = [(i, proc) for i, proc in enumerate(processors) if proc is not None]
         quote = self.dialect.identifier_preparer.quote
         head = f"SELECT {', '.join(quote(c) for c in names)} FROM {quote(table.name)} WHERE {quote(key)} IN "
-        keys = list(keys)
-        for start in range(0, len(keys), IN_CHUNK):
-            part = keys[start : start + IN_CHUNK]
+        for part in chunks(list(keys)):
             sql = self._in_sql.get((head, len(part)))
             if sql is None:
                 sql = self._in_sql[(head, len(part))] = head + "(" + ", ".join([self.mark] * len(part)) + ")"

@@ -15,16 +15,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 from sqlalchemy import exists, insert
 from sqlmodel import Session, col, select
 
 from sotabot.sources.normalise.repo_urls import normalise_repo_url
+from sotabot.storage.db import chunks
 from sotabot.storage.models import Paper, PaperRepo, Repo, Result, utcnow
 from sotabot.storage.results import paper_got_code
-
-T = TypeVar("T")
 
 FOUND_BY = frozenset({"abstract", "comment", "huggingface", "pwc", "github_search", "manual"})
 
@@ -49,15 +47,10 @@ def find_github_urls(text: str | None) -> list[str]:
     return found
 
 
-def _chunks(values: Sequence[T], size: int = 500) -> Iterable[Sequence[T]]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
-
-
 def _repos_for(session: Session, urls: Sequence[str]) -> dict[str, Repo]:
     """The Repo rows for `urls`, created when missing (one query per 500 that may exist)."""
     repos: dict[str, Repo] = {}
-    for chunk in _chunks(urls):
+    for chunk in chunks(urls):
         repos.update({r.url: r for r in session.exec(select(Repo).where(col(Repo.url).in_(chunk))).all()})
     missing = [Repo(url=url) for url in urls if url not in repos]
     if missing:
@@ -95,7 +88,7 @@ def _link_many(session: Session, found: Sequence[tuple[int, str, list[str], bool
             elif official and not wanted[key][1]:
                 wanted[key] = (wanted[key][0], True)
     existing: dict[tuple[int, int], PaperRepo] = {}
-    for chunk in _chunks(list({paper_id for paper_id, _ in wanted})):
+    for chunk in chunks(list({paper_id for paper_id, _ in wanted})):
         for link in session.exec(select(PaperRepo).where(col(PaperRepo.paper_id).in_(chunk))).all():
             existing[(link.paper_id, link.repo_id)] = link
     created: list[dict[str, object]] = []
@@ -128,7 +121,7 @@ def _announce_code(session: Session, paper_ids: Sequence[int], now: datetime) ->
     first; a fresh arXiv paper (no results yet) costs nothing more.
     """
     with_results: set[int] = set()
-    for chunk in _chunks(paper_ids):
+    for chunk in chunks(paper_ids):
         found = session.exec(select(Result.paper_id).where(col(Result.paper_id).in_(chunk)).distinct()).all()
         with_results.update(paper_id for paper_id in found if paper_id is not None)
     for paper_id in sorted(with_results):

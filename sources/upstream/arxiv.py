@@ -32,7 +32,7 @@ from sotabot.sources.normalise.links import discover_links_for, mentions_code
 from sotabot.sources.poll import PollReport, get_state, record_outcome, run_poll
 from sotabot.sources.settings import SourcesSettings
 from sotabot.sources.upstream.http import Clock, PoliteClient, Politeness, SystemClock, UpstreamError, user_agent
-from sotabot.storage.db import session_scope
+from sotabot.storage.db import chunks, session_scope
 from sotabot.storage.models import Paper, as_utc
 
 log = logging.getLogger(__name__)
@@ -374,11 +374,6 @@ def _merge(paper: Paper | _Draft, item: ArxivItem) -> bool:
     return changed
 
 
-def _chunks(values: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
-
-
 def store_items(
     session: Session, items: Iterable[ArxivItem], *, now: datetime | None = None, link: bool = True
 ) -> StoreResult:
@@ -392,7 +387,7 @@ def store_items(
     for item in items:
         by_id.setdefault(item.arxiv_id, []).append(item)
     existing: dict[str, Paper] = {}
-    for chunk in _chunks(list(by_id)):
+    for chunk in chunks(list(by_id)):
         for paper in session.exec(select(Paper).where(col(Paper.arxiv_id).in_(chunk))).all():
             existing[paper.arxiv_id or ""] = paper
     result = StoreResult()
@@ -424,7 +419,7 @@ def store_items(
         # Only the few papers whose text names GitHub are loaded back for linking.
         with_code = [aid for aid, (abstract, comment) in texts.items() if mentions_code(abstract, comment)]
         papers: list[Paper] = []
-        for chunk in _chunks(with_code):
+        for chunk in chunks(with_code):
             papers += session.exec(select(Paper).where(col(Paper.arxiv_id).in_(chunk))).all()
         result.linked = discover_links_for(session, papers)
     return result

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -48,7 +48,7 @@ from sotabot.sources.upstream.http import (
     parse_retry_after,
     user_agent,
 )
-from sotabot.storage.db import session_scope, upsert
+from sotabot.storage.db import chunks, session_scope, upsert
 from sotabot.storage.models import Paper, Repo, StarSnapshot, as_utc
 
 log = logging.getLogger(__name__)
@@ -565,11 +565,6 @@ def tracked_repos(engine: Engine, since: date | None = None, limit: int | None =
     return out
 
 
-def _chunks(items: Sequence[_Tracked], size: int) -> Iterator[Sequence[_Tracked]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 # --------------------------------------------------------------------------- refresh
 
 
@@ -613,7 +608,7 @@ def refresh_graphql(
     missing: list[_Tracked] = []
     failures_in_a_row = 0
     try:
-        for batch in _chunks(repos, GRAPHQL_BATCH):
+        for batch in chunks(repos, GRAPHQL_BATCH):
             try:
                 result = gh.repos_graphql([(r.owner, r.name) for r in batch])
             except UpstreamError as exc:

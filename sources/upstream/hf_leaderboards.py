@@ -87,7 +87,7 @@ from sotabot.sources.upstream.http import (
 from sotabot.sources.upstream.hub_http import Refused, routed
 from sotabot.sources.upstream.news import is_baseline
 from sotabot.sources.upstream.pwc_plan import subscribed_tasks
-from sotabot.storage.db import session_scope
+from sotabot.storage.db import chunks, session_scope
 from sotabot.storage.models import (
     LABEL_CHARS,
     MODEL_CHARS,
@@ -637,11 +637,11 @@ def followed_benchmarks(session: Session, benchmarks: list[HubBenchmark]) -> fro
         return frozenset()
     ids = [EXTERNAL_PREFIX + b.repo_id for b in benchmarks]
     stored = set()
-    for start in range(0, len(ids), 500):
+    for part in chunks(ids):
         stored.update(session.exec(
             select(Benchmark.external_id)
             .join(Task, col(Task.id) == col(Benchmark.task_id))
-            .where(col(Benchmark.external_id).in_(ids[start : start + 500]), col(Task.slug).in_(tasks))
+            .where(col(Benchmark.external_id).in_(part), col(Task.slug).in_(tasks))
         ).all())
     return frozenset(
         b.repo_id for b in benchmarks
